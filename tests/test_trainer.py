@@ -1,0 +1,210 @@
+import json
+import math
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnnreport import data as D
+from cnnreport.config import ConfigError
+from cnnreport.store import Result, ResultStore, run_or_load
+from cnnreport.trainer import fit
+from conftest import DATA, needs_data
+
+TINY = dict(dataset="tiny", model="basic_cnn", model_args={}, epochs=3, batch_size=16, optimizer="adam",
+            lr=3e-3, val_fraction=0.25, device="cpu", seed=1)
+
+
+@pytest.fixture
+def tiny(tiny_root, monkeypatch):
+    monkeypatch.setenv(D.ENV_VAR, str(tiny_root))
+    return D.load_dataset("tiny")
+
+
+def small_mlp(**kw):
+    d = dict(TINY, model="mlp", model_args={"hidden": [32], "input_shape": [3, 32, 32]})
+    d.update(kw)
+    return d
+
+
+def test_fit_learns_and_reports_everything(tiny, tmp_path):
+    store = ResultStore(tmp_path)
+    r = fit(small_mlp(epochs=8, augment=[{"name": "crop", "padding": 1}]), store=store, progress=False, data=tiny)
+    assert r.status == "ok" and r.test_acc > 0.8
+    h = r.history
+    assert len(h["train_loss"]) == 8 and len(h["val_acc"]) == 8 and len(h["test_acc_curve"]) == 8
+    assert len(r.steps["loss"]) == len(r.steps["lr"]) == 8 * math.ceil(90 / 16)
+    assert r.best_epoch == 1 + int(np.argmax(h["val_acc"]))
+    assert np.array(r.confusion).sum() == 32 and len(r.per_class_acc) == 4
+    assert r.n_train + r.n_val == 120 and r.n_test == 32
+    assert all(t > 0 for t in h["epoch_time"]) and all(v > 0 for v in h["images_per_sec"])
+    assert (tmp_path / "logs" / f"{r.key}.csv").is_file()
+    assert not (tmp_path / "checkpoints" / r.key).exists()  # cleaned after a finished run
+
+
+def test_selection_uses_validation_not_test(tiny, monkeypatch):
+    """Best epoch follows validation accuracy even when test accuracy disagrees."""
+    import cnnreport.trainer as T
+    real = T.evaluate
+    calls = {"n": 0}
+
+    def fake(model, loader, *a, **kw):
+        loss, acc, conf = real(model, loader, *a, **kw)
+        calls["n"] += 1
+        if loader.num_samples == 24:  # the validation split: epoch 2 looks best
+            acc = {1: 0.3, 2: 0.9}.get(len(fake.epochs) + 1, 0.5)
+            fake.epochs.append(acc)
+        else:
+            acc = 0.99 if len(fake.epochs) == 3 else 0.1  # test curve peaks at epoch 3
+        return loss, acc, conf
+    fake.epochs = []
+    monkeypatch.setattr(T, "evaluate", fake)
+    r = fit(small_mlp(epochs=4, val_fraction=0.2), progress=False, data=tiny)
+    assert r.best_epoch == 2
+
+
+def test_early_stopping_restores_best(tiny, monkeypatch):
+    import cnnreport.trainer as T
+    real = T.evaluate
+    vals = iter([0.5, 0.8, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6])
+
+    def fake(model, loader, *a, **kw):
+        loss, acc, conf = real(model, loader, *a, **kw)
+        return (loss, next(vals), conf) if loader.num_samples == 24 else (loss, acc, conf)
+    monkeypatch.setattr(T, "evaluate", fake)
+    r = fit(small_mlp(epochs=8, early_stopping=2, val_fraction=0.2), progress=False, data=tiny)
+    assert r.early_stopped and r.stopped_epoch == 4 and r.best_epoch == 2
+
+
+def test_divergence_is_recorded_not_raised(tiny):
+    r = fit(small_mlp(optimizer="sgd", lr=1e6, epochs=3), progress=False, data=tiny)
+    assert r.status == "diverged" and r.diverged_step is not None and "non-finite" in r.reason
+    assert r.test_acc is None and r.config["lr"] == 1e6
+
+
+def test_collapse_to_chance_counts_as_diverged(tiny, monkeypatch):
+    import cnnreport.trainer as T
+    monkeypatch.setattr(T, "build_loss", lambda name, **kw: lambda z, y: (z * 0).sum() + math.log(4))
+    r = fit(small_mlp(epochs=6, divergence_patience=2, lr=1e-9), progress=False, data=tiny)
+    assert r.status == "diverged" and "chance" in r.reason and r.stopped_epoch <= 3
+
+
+def test_cpu_runs_are_bit_identical(tiny):
+    cfg = dict(TINY, epochs=2, augment=["crop", "flip", "erasing"])
+    a, b = fit(cfg, progress=False, data=tiny), fit(cfg, progress=False, data=tiny)
+    assert a.steps["loss"] == b.steps["loss"] and a.history["val_loss"] == b.history["val_loss"]
+    c = fit(dict(cfg, seed=2), progress=False, data=tiny)
+    assert c.steps["loss"] != a.steps["loss"]
+
+
+def test_rejected_config_writes_nothing(tmp_path):
+    with pytest.raises(ConfigError):
+        run_or_load({"lr": -1}, store=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_or_load_caches(tiny, tmp_path):
+    cfg = small_mlp(epochs=1)
+    r1 = run_or_load(cfg, store=tmp_path, progress=False, data=tiny)
+    t = time.perf_counter()
+    r2 = run_or_load(cfg, store=tmp_path, progress=False, data=tiny)
+    assert time.perf_counter() - t < 0.5
+    assert r2.to_dict() == json.loads(json.dumps(r1.to_dict()))
+    r3 = run_or_load(cfg, store=tmp_path, progress=False, data=tiny, force=True)
+    assert r3.total_time != r1.total_time
+
+
+# -- kill and resume -------------------------------------------------------------------
+RESUME_SCRIPT = r"""
+import json, os, sys, torch
+import cnnreport.trainer as T
+from cnnreport.store import ResultStore
+cfg = json.loads(sys.argv[1]); kill_after = int(sys.argv[3])
+real = T.evaluate
+count = {"n": 0}
+def evaluate(*a, **k):
+    out = real(*a, **k)
+    count["n"] += 1
+    # Two evaluations per epoch (validation, test curve); die hard mid-run, no cleanup.
+    if kill_after and count["n"] == 2 * kill_after + 1:
+        os.kill(os.getpid(), 9)
+    return out
+T.evaluate = evaluate
+r = T.fit(cfg, store=ResultStore(sys.argv[2]), progress=False, save_weights=True)
+print(json.dumps({"ok": True}))
+"""
+
+
+@pytest.mark.slow
+def test_kill_and_resume_is_bit_identical(tiny_root, tmp_path):
+    cfg = json.dumps(dict(TINY, epochs=5, model="basic_cnn", model_args={"activation": "rrelu"},
+                          augment=["crop", "flip"], optimizer="sgd", momentum=0.9, lr=0.02,
+                          schedule="onecycle"))
+    env = dict(os.environ, CNNREPORT_DATA=str(tiny_root), PYTHONPATH=str(Path(__file__).parents[1]))
+    run = lambda store, kill: subprocess.run([sys.executable, "-c", RESUME_SCRIPT, cfg, str(store), str(kill)],
+                                             env=env, capture_output=True, text=True)
+    ref = run(tmp_path / "ref", 0)
+    assert ref.returncode == 0, ref.stderr
+    store = tmp_path / "killed"
+    for kill in (1, 3):  # killed after epoch 2 (checkpoint at 1), then again later
+        p = run(store, kill)
+        assert p.returncode == -signal.SIGKILL, p.stderr
+        assert list((store / "checkpoints").glob("*/last.pt"))
+    assert run(store, 0).returncode == 0
+    a, b = ResultStore(tmp_path / "ref").results()[0], ResultStore(store).results()[0]
+    assert a.steps == b.steps and a.history["val_loss"] == b.history["val_loss"] and a.test_acc == b.test_acc
+    wa = torch.load(tmp_path / "ref" / f"{a.key}.pt")
+    wb = torch.load(store / f"{b.key}.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+# -- concurrent store writes -----------------------------------------------------------
+def _writer(root, i, n):
+    st = ResultStore(root)
+    for j in range(n):
+        big = [float(i * 1000 + j)] * 20000  # large enough that a torn write would show
+        st.put(Result(key=f"k{j % 5}", config={"writer": i}, steps={"loss": big}))
+        st.put(Result(key=f"w{i}-{j}", config={"writer": i}))
+
+
+def test_concurrent_writes_lose_nothing_and_never_tear(tmp_path):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), i, 20)) for i in range(4)]
+    for p in procs:
+        p.start()
+    st = ResultStore(tmp_path)
+    reads = 0
+    while any(p.is_alive() for p in procs):
+        for k in range(5):
+            r = st.get(f"k{k}")  # raises on a torn file
+            if r is not None:
+                reads += 1
+                assert len(set(r.steps["loss"])) == 1
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    assert len(list(tmp_path.glob("w*.json"))) == 80
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+@needs_data
+def test_smoke_runs_on_real_data(tmp_path, monkeypatch):
+    monkeypatch.setenv(D.ENV_VAR, str(DATA))
+    runs = [dict(dataset="cifar10", model="basic_cnn", train_subset=500, val_subset=200, test_subset=500,
+                 epochs=1, batch_size=64, optimizer="adamw", lr=1e-3, augment=["crop", "flip"], device="cpu"),
+            dict(dataset="mnist", model="lenet", train_subset=1000, val_subset=200, test_subset=500,
+                 epochs=2, batch_size=32, optimizer="sgd", lr=0.05, momentum=0.9, device="cpu",
+                 val_fraction=1 / 6)]
+    for cfg in runs:
+        r = run_or_load(cfg, store=tmp_path, progress=False)
+        assert r.status == "ok" and r.test_acc > 0.15
+        t = time.perf_counter()
+        run_or_load(cfg, store=tmp_path, progress=False)
+        assert time.perf_counter() - t < 1.0
