@@ -42,4 +42,4 @@ chapter: venv data
 	$(PY) -m cnnreport.run book/$(CHAPTER).md -f params/$(PROFILE)/$(CHAPTER).yaml
 
 clean-book:
-	rm -rf book/_build book/_executed
+	rm -rf _build book/chapters

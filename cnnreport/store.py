@@ -49,6 +49,7 @@ class Result:
     n_train: Optional[int] = None
     n_val: Optional[int] = None
     n_test: Optional[int] = None
+    first_conv: List[Any] = field(default_factory=list)  # weights of the first conv layer (O, C, k, k), for filter plots
 
     @property
     def diverged(self) -> bool:

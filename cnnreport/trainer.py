@@ -18,7 +18,7 @@ import platform
 import random
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import torch
@@ -128,13 +128,24 @@ def _pbar(total: int, desc: str, enabled: bool):
 
 
 def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
-        save_weights: bool = False, data: Optional[D.Dataset] = None) -> Result:
+        save_weights: bool = False, data: Optional[D.Dataset] = None,
+        step_callback: Optional[Callable[..., None]] = None) -> Result:
     """Train one run as ``config`` says and return its :class:`Result`.
 
     With a ``store``, the result is saved there, checkpoints go to
     ``<store>/checkpoints/<key>/`` (and a run started again resumes from them), and the
     per-epoch CSV log to ``<store>/logs/<key>.csv``.
+
+    ``step_callback(step, model, x, y, loss_fn, optimizer)``, if given, is called at every
+    step before its forward pass, so it sees exactly the batch and weights that step
+    uses; ``step`` is the 0-based index into ``result.steps["loss"]``.  Calling it before
+    the forward also lets it change and restore weights in place without breaking the
+    step's autograd graph.  A callback may alter training, so it cannot be combined with
+    a ``store`` (the result would be saved under the plain config's key).
     """
+    if step_callback is not None and store is not None:
+        raise ValueError("fit: step_callback and store cannot be combined; store the callback's "
+                         "results separately (see cnnreport.landscape)")
     cfg = RunConfig.from_dict(config)
     key = cfg.key()
     device = resolve_device(cfg.device)
@@ -200,6 +211,8 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
         t0 = time.perf_counter()
         for i, (x, y) in enumerate(train_loader):
             lrs.append(opt.param_groups[0]["lr"])
+            if step_callback is not None:
+                step_callback(epoch * steps_per_epoch + i, model, x, y, loss_fn, opt)
             with autocast():
                 out = step_model(x)
             loss = loss_fn(out.float(), y)
@@ -299,6 +312,9 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
         res.confusion = conf.tolist()
         rows = conf.sum(1).clamp(min=1)
         res.per_class_acc = (conf.diag().double() / rows).tolist()
+    first = next((m for m in model.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    if first is not None and first.weight.numel() <= 20_000:  # small enough to keep in the JSON
+        res.first_conv = torch.round(first.weight.detach().float().cpu(), decimals=5).tolist()
     res.train_time = state["train_time"]
     res.total_time = time.perf_counter() - t_start
     res.environment = {
