@@ -87,8 +87,16 @@ def read_chapter(source: Path):
     import jupytext
     if not source.is_file():
         raise FileNotFoundError(f"chapter source {source} does not exist")
-    nb = jupytext.read(source)
+    fmt = {".md": "md:myst", ".py": "py:percent"}.get(source.suffix)
+    if fmt is None:
+        raise ValueError(f"{source}: a chapter is a MyST .md or a percent .py Jupytext file")
+    nb = jupytext.read(source, fmt=fmt)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            # The page shows the values actually used (papermill's injected cell), not the defaults.
+            cell.metadata["tags"] = tags + ["remove-cell"]
     nb.metadata.pop("jupytext", None)
     return nb
 
