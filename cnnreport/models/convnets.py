@@ -46,6 +46,10 @@ class ConvNet(nn.Module):
         hidden_bn: BatchNorm1d after each hidden fc (before the activation).
         dropout: dropout probability after each hidden fc's activation (0: none).
         width: channel/hidden-width multiplier (layout unchanged).
+        init: "default" keeps PyTorch's layer initialisation; "kaiming" draws every
+            weight He-normal (fan-out for convs, fan-in for fc layers) and zeroes the
+            biases, so the signal keeps its scale through a deep plain stack.  A deep plain net with the default init starts
+            with nearly input-independent logits and can sit at chance under SGD.
     """
 
     def __init__(
@@ -65,8 +69,11 @@ class ConvNet(nn.Module):
         hidden_bn: bool = False,
         dropout: float = 0.0,
         width: float = 1.0,
+        init: str = "default",
     ) -> None:
         super().__init__()
+        if init not in ("default", "kaiming"):
+            raise ValueError(f"init must be 'default' or 'kaiming', got {init!r}")
         check_activation(activation)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
@@ -101,6 +108,14 @@ class ConvNet(nn.Module):
             n = width_h
         head.append(nn.Linear(n, num_classes))
         self.classifier = nn.Sequential(*head)
+        if init == "kaiming":
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                elif isinstance(m, nn.Linear):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
+                    nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
         x = self.features(x)  # (B, C', H', W')
@@ -142,29 +157,34 @@ VGG_A_STAGES = [[64], [128], [256, 256], [512, 512], [512, 512]]
 
 
 def _vgg_a(num_classes: int, in_channels: int, batch_norm: bool, activation: str,
-           width: float, dropout: float) -> ConvNet:
+           width: float, dropout: float, init: str) -> ConvNet:
     # 32x32 input, 5 pools -> 512 x 1 x 1 features; head 512-512-512-classes.
     return ConvNet(VGG_A_STAGES, in_channels=in_channels, num_classes=num_classes,
                    input_size=(32, 32), hidden=(512, 512), activation=activation,
-                   batch_norm=batch_norm, conv_bias=True, dropout=dropout, width=width)
+                   batch_norm=batch_norm, conv_bias=True, dropout=dropout, width=width, init=init)
 
 
 @register_model("vgg_a", input_shape=(3, 32, 32))
 def vgg_a(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
-          width: float = 1.0, dropout: float = 0.0, batch_norm: bool = False) -> ConvNet:
+          width: float = 1.0, dropout: float = 0.0, batch_norm: bool = False,
+          init: str = "kaiming") -> ConvNet:
     """VGG-A for CIFAR: convs 64 | 128 | 256,256 | 512,512 | 512,512, fc 512-512-classes.
 
     Every conv is 3x3 padding 1 with bias, each stage ends in maxpool 2.  9,750,922
     parameters at 3 -> 10.  ``batch_norm=True`` gives the ``vgg_a_bn`` network.
+    He-normal initialisation by default (``init="kaiming"``); with PyTorch's default
+    init the plain network starts with nearly input-independent logits and stays at
+    chance under SGD.
     """
-    return _vgg_a(num_classes, in_channels, batch_norm, activation, width, dropout)
+    return _vgg_a(num_classes, in_channels, batch_norm, activation, width, dropout, init)
 
 
 @register_model("vgg_a_bn", input_shape=(3, 32, 32))
 def vgg_a_bn(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
-             width: float = 1.0, dropout: float = 0.0) -> ConvNet:
+             width: float = 1.0, dropout: float = 0.0, init: str = "kaiming") -> ConvNet:
     """VGG-A with BatchNorm2d after every conv, before the activation.
 
-    Same layout as ``vgg_a``; the convs keep their bias.  9,756,426 parameters.
+    Same layout and initialisation as ``vgg_a``; the convs keep their bias.  9,756,426
+    parameters.
     """
-    return _vgg_a(num_classes, in_channels, True, activation, width, dropout)
+    return _vgg_a(num_classes, in_channels, True, activation, width, dropout, init)
