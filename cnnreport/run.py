@@ -126,8 +126,11 @@ def run_chapter(source: str, params: Optional[Dict[str, Any]] = None, params_fil
     nb.metadata["cnnreport"] = {"source": str(src.relative_to(root)), "profile": profile,
                                 "params_file": params_file, "parameters": values}
     results = Path(results_dir) if results_dir else root / "results" / str(profile)
+    # OpenMP threads that sleep instead of spinning while they wait: on a busy 2-core machine
+    # spinning threads made CPU training several times slower, and idle it costs nothing.
     with _environ(CNNREPORT_RESULTS=str(results.resolve()), CNNREPORT_PROFILE=str(profile),
-                  MPLBACKEND="module://matplotlib_inline.backend_inline"), \
+                  MPLBACKEND="module://matplotlib_inline.backend_inline",
+                  OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE")), \
             tempfile.TemporaryDirectory() as tmp:
         inp = Path(tmp) / f"{src.stem}.ipynb"
         nbformat.write(nb, inp)
