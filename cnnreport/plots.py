@@ -161,7 +161,8 @@ def metric_curves(results, metric: str = "val_acc", labels: Optional[Sequence[st
 def _smooth(y: np.ndarray, window: int) -> np.ndarray:
     """Centred moving average that skips non-finite values (edges use what exists)."""
     ok = np.isfinite(y)
-    k = np.ones(max(1, int(window)))
+    # A window longer than the series would make mode="same" return a longer array.
+    k = np.ones(max(1, min(int(window), len(y))))
     num = np.convolve(np.where(ok, y, 0.0), k, mode="same")
     den = np.convolve(ok.astype(float), k, mode="same")
     with np.errstate(invalid="ignore", divide="ignore"):
