@@ -75,14 +75,17 @@ class Result:
                 f"status={self.status}, test_acc={acc}, best_epoch={self.best_epoch}, key={self.key})")
 
 
-def _clean(o: Any) -> Any:
-    """JSON has no NaN/inf: write them as null so the file stays standard JSON."""
+def json_safe(o: Any) -> Any:
+    """JSON has no NaN/inf: write them as null so the file stays standard JSON.  NumPy
+    scalars become Python numbers."""
     if isinstance(o, float):
         return o if math.isfinite(o) else None
     if isinstance(o, dict):
-        return {k: _clean(v) for k, v in o.items()}
+        return {k: json_safe(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
+        return [json_safe(v) for v in o]
+    if getattr(o, "ndim", None) == 0 and hasattr(o, "item"):
+        return json_safe(o.item())
     return o
 
 
@@ -95,6 +98,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -135,7 +139,7 @@ class ResultStore:
 
     def put(self, result: Result) -> Path:
         p = self.path(result.key)
-        atomic_write_bytes(p, json.dumps(_clean(result.to_dict()), separators=(",", ":")).encode())
+        atomic_write_bytes(p, json.dumps(json_safe(result.to_dict()), separators=(",", ":")).encode())
         return p
 
     def delete(self, key: str) -> None:
