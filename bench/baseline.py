@@ -63,6 +63,22 @@ def make_dataloader(images: np.ndarray, labels: np.ndarray, batch_size: int, tra
         persistent_workers=persistent_workers and workers > 0)
 
 
+def to_device(x, y, device: torch.device, channels_last: bool = False):
+    """Move one DataLoader batch to ``device`` (non-blocking, from pinned memory)."""
+    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    return (x.contiguous(memory_format=torch.channels_last) if channels_last else x), y
+
+
+def plain_step(model: nn.Module, opt: torch.optim.Optimizer, loss_fn, x, y, autocast) -> None:
+    """The textbook step: forward, loss, zero_grad, backward, update."""
+    with autocast():
+        out = model(x)
+    loss = loss_fn(out.float(), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 def iterate_batches(loader, device: torch.device, channels_last: bool = False) -> int:
     """Consume one epoch of ``loader`` onto ``device`` with no model; returns the image count.
 
@@ -71,10 +87,7 @@ def iterate_batches(loader, device: torch.device, channels_last: bool = False) -
     """
     n = 0
     for x, y in loader:
-        x = x.to(device, non_blocking=True)
-        y = y.to(device, non_blocking=True)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x, y = to_device(x, y, device, channels_last)
         n += len(y)
     return n
 
@@ -91,16 +104,8 @@ def plain_torch_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, loss
     model.train()
     n = 0
     for x, y in loader:
-        x = x.to(device, non_blocking=True)
-        y = y.to(device, non_blocking=True)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with autocast():
-            out = model(x)
-        loss = loss_fn(out.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        x, y = to_device(x, y, device, channels_last)
+        plain_step(model, opt, loss_fn, x, y, autocast)
         n += len(y)
     return n
 

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 import time_to_94 as tt94
-from baseline import iterate_batches, make_dataloader, pil_transform, plain_torch_accuracy, \
+from baseline import iterate_batches, make_dataloader, pil_transform, plain_step, plain_torch_accuracy, \
     plain_torch_epoch
 from common import add_common_args, environment, interleave, paired_ratio, setup, summarize, timed, \
     timed_trial, write_results
@@ -123,12 +123,7 @@ def train_steps(model, opt, loss_fn, x, y, steps: int, autocast) -> int:
     """``steps`` forward/backward/update passes on one resident batch (model-only rate)."""
     model.train()
     for _ in range(steps):
-        with autocast():
-            out = model(x)
-        loss = loss_fn(out.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        plain_step(model, opt, loss_fn, x, y, autocast)
     return steps * len(y)
 
 
