@@ -144,9 +144,9 @@ def load_dataset(name: str, root: Union[str, os.PathLike, None] = None) -> Datas
     to get the data when the file is missing, and naming the problem when it is
     truncated or does not match the dataset.
     """
+    if not isinstance(name, str):
+        raise DataError(f"dataset name must be a string, got {name!r}; built-in: {', '.join(KNOWN)}")
     key = name.lower().replace("-", "_")
-    if key not in KNOWN and not isinstance(name, str):
-        raise DataError(f"dataset name must be a string, got {name!r}")
     path = data_root(root) / f"{key}.npz"
     if not path.is_file():
         if key not in KNOWN:
