@@ -33,7 +33,8 @@ def test_smoke_book_builds_clean():
             continue
         if name != "audit":
             assert re.search(r"<img [^>]*src=\"[^\"]+\.png\"", text), f"{name}: no figure"
-        assert "audit-table" in text, f"{name}: no audit table"
+        if name != "speed":  # a page about the project, with no report claims
+            assert "audit-table" in text, f"{name}: no audit table"
 
 
 def test_failing_chapter_keeps_notebook_and_is_named(tmp_path):
