@@ -52,3 +52,18 @@ def test_failing_chapter_keeps_notebook_and_is_named(tmp_path):
     q = subprocess.run([sys.executable, "-m", "cnnreport.run", str(src), "-p", "y", "1", "-q"],
                        cwd=tmp_path, capture_output=True, text=True)
     assert q.returncode == 1 and "unknown parameter" in q.stderr and "'x'" in q.stderr
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
+def test_every_chapter_has_valid_parameters_for_every_profile(profile):
+    """Each chapter's parameter file exists and names only parameters the chapter declares,
+    so a full-profile run on a GPU cannot fail on a typo after hours of work."""
+    import yaml
+    from cnnreport.run import read_chapter, source_parameters
+    for name in chapters(ROOT / "book"):
+        path = ROOT / "params" / profile / f"{name}.yaml"
+        assert path.is_file(), f"missing {path}"
+        values = yaml.safe_load(path.read_text()) or {}
+        declared = source_parameters(read_chapter(ROOT / "book" / f"{name}.md"))
+        assert set(values) <= set(declared), (name, sorted(set(values) - set(declared)))
+        assert values.get("profile") == profile, f"{path}: profile must be {profile!r}"
