@@ -178,7 +178,7 @@ class Explorer:
         if not sel:
             out = {"output_type": "stream", "name": "stdout", "text": "No run selected.\n"}
         else:
-            fig = plots.metric_curves(sel, self.metric.value, size=(8.5, 4.2))
+            fig = plots.metric_curves(sel, self.metric.value)
             png = base64.b64encode(fig_to_png(fig)).decode("ascii")
             out = {"output_type": "display_data", "metadata": {},
                    "data": {"image/png": png, "text/plain": f"<{self.metric.value} of {len(sel)} runs>"}}

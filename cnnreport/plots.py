@@ -128,7 +128,11 @@ def metric_curves(results, metric: str = "val_acc", labels: Optional[Sequence[st
     """One history metric (or ``step_loss`` / ``step_lr``) against epoch (step), one line per run."""
     results = as_list(results)
     labs, cols = run_labels(results, labels), colors(len(results))
-    fig, ax = (ax.figure, ax) if ax is not None else new_figure(size=size or (7.5, 4.0))
+    # Over 6 runs the legend goes below the axes and the figure grows for it; over 20 a
+    # legend would be taller than any figure, so the runs are counted in the title instead.
+    many, crowd = len(results) > 6, len(results) > 20
+    default = (7.5, 4.0 + (0.22 * ((len(results) + 1) // 2) if many and not crowd else 0.0))
+    fig, ax = (ax.figure, ax) if ax is not None else new_figure(size=size or default)
     per_step = metric.startswith("step_")
     ok_vals, all_vals, marks = [], [], []
     for r, lab, c in zip(results, labs, cols):
@@ -153,7 +157,11 @@ def metric_curves(results, metric: str = "val_acc", labels: Optional[Sequence[st
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="optimizer step" if per_step else "epoch", ylabel=_METRIC_LABEL.get(metric, metric),
            title=title or _METRIC_LABEL.get(metric, metric).split(" (")[0].capitalize())
-    if ax.lines:
+    if crowd:
+        ax.set_title(f"{ax.get_title()} ({len(ax.lines)} runs; select fewer for a legend)")
+    elif ax.lines and many:
+        fig.legend(handles=ax.lines, loc="outside lower center", ncol=2, fontsize="small", frameon=False)
+    elif ax.lines:
         ax.legend(loc="best")
     return fig
 
