@@ -11,7 +11,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from .plot_style import colors, new_figure, styled
-from .plots_extra import _bare, _np, _to_hwc
+from .plots_extra import _to_hwc, show_tile
 
 
 def augmented_views(images, augment: Sequence = (), *, mean: Sequence[float], std: Sequence[float],
@@ -48,14 +48,9 @@ def augmentation_grid(images, augments: Mapping[str, Sequence], *, mean: Sequenc
     for r, (name, x) in enumerate(views.items()):
         for c in range(n):
             ax = axes[r][c]
-            ax.imshow(x[c], cmap="gray" if x[c].ndim == 2 else None, vmin=0, vmax=1)
-            _bare(ax)
+            show_tile(ax, x[c], labels if r == 0 else None, classes, c)
             if c == 0:
                 ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
-            if r == 0 and labels is not None:
-                y = int(_np(labels)[c])
-                ax.set_title(classes[y] if classes is not None else str(y), fontsize=8, pad=2,
-                             fontweight="normal")
     if title:
         fig.suptitle(title)
     return fig

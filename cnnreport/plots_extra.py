@@ -148,6 +148,16 @@ def weight_images(W, n: int = 16, ncols: int = 8, *, shape=(28, 28), title: Opti
     return fig
 
 
+def show_tile(ax, image: np.ndarray, labels=None, classes=None, i: int = 0) -> None:
+    """One image in [0, 1] on a bare axis, captioned with the class of ``labels[i]`` if given."""
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+    _bare(ax)
+    if labels is not None:
+        y = int(_np(labels)[i])
+        ax.set_title(classes[y] if classes is not None else str(y), fontsize=8, pad=2,
+                     fontweight="normal")
+
+
 def _to_hwc(images) -> np.ndarray:
     """uint8 (N, H, W[, 3]) or float (N, C, H, W) -> float (N, H, W[, 3]) in [0, 1]."""
     x = _np(images)
@@ -178,12 +188,7 @@ def sample_grid(images, labels=None, classes: Optional[Sequence[str]] = None, nr
         if i >= n:
             fig.delaxes(ax)
             continue
-        ax.imshow(x[i], cmap="gray" if x[i].ndim == 2 else None, vmin=0, vmax=1)
-        _bare(ax)
-        if labels is not None:
-            y = int(_np(labels)[i])
-            ax.set_title(classes[y] if classes is not None else str(y), fontsize=8, pad=2,
-                         fontweight="normal")
+        show_tile(ax, x[i], labels, classes, i)
     if title:
         fig.suptitle(title)
     return fig
