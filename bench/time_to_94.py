@@ -63,7 +63,7 @@ def tt94_config(epochs: int = 24, lr: float = 0.2, batch_size: int = 512, seed: 
         "optimizer": "sgd", "lr": lr, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
         "schedule": "onecycle", "schedule_args": {"pct_start": 0.25},
         "loss": "cross_entropy", "loss_args": {"label_smoothing": 0.2},
-        "tta": True, "record_test_curve": False, "divergence_patience": 0,
+        "tta": True, "divergence_patience": 0,
         "device": "cuda", "precision": "bf16", "channels_last": True, "compile": compile,
         "checkpoint_every": 0, "seed": seed, "name": "resnet9-tt94",
     }

@@ -11,7 +11,7 @@ ours, plain, ...) after a warm-up round:
 * ``model``: forward + backward + step repeated on one batch resident on the device --
   our trainer's settings (bf16 autocast and channels-last on CUDA, fused SGD) against
   the plain fp32 step; on the CPU both are fp32 and should match;
-* ``end-to-end``: ours is ``cnnreport.trainer.fit(config)`` (``record_test_curve=False``,
+* ``end-to-end``: ours is ``cnnreport.trainer.fit(config)`` (a per-epoch test pass included,
   no validation split, a few epochs on a subset), the plain side is
   ``baseline.plain_torch_epoch`` for the same epochs and one test pass.  Two rows: the
   wall time of the whole run, and the training loop's rate in the last epoch (ours
@@ -87,7 +87,7 @@ def run_config(w: Dict[str, Any], device: torch.device, args) -> Dict[str, Any]:
     cfg = {k: w[k] for k in RUN_KEYS if k in w}
     cfg.update(val_fraction=0.0, train_subset=args.subset or w["gpu_subset" if on_gpu else "cpu_subset"],
                test_subset=args.test_subset or (None if on_gpu else 1000), epochs=args.epochs,
-               optimizer="sgd", record_test_curve=False, checkpoint_every=0, divergence_patience=0,
+               optimizer="sgd", checkpoint_every=0, divergence_patience=0,
                device=str(device), seed=args.seed)
     return cfg
 

@@ -21,6 +21,7 @@ from .store import atomic_write_bytes
 
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 NOT_COMPARABLE, FLAW = "not comparable at this profile", "method flaw noted"
+PENDING = "pending"
 COMPARABLE_PROFILES = ("full",)
 
 
@@ -66,12 +67,27 @@ class Audit:
     def comparable(self) -> bool:
         return self.profile in COMPARABLE_PROFILES
 
+    def pending_reason(self, needs: Any) -> str:
+        """How many runs the row waits for and how they are computed: the GPU queue, unless
+        the placeholders name their own way (the NumPy runs compute on a CPU)."""
+        waiting = [r for r in _results(needs) if r.pending]
+        own = sorted({getattr(r, "reason", "") for r in waiting} - {""})
+        how = (f"python -m cnnreport.queue --profile {self.profile} --chapters {self.chapter}"
+               if not own or any("cnnreport.queue" in o for o in own) else "; ".join(own))
+        return f"waits for {len(waiting)} run(s) not trained yet: {how}"
+
     def number(self, report: str, claim: str, claimed: float, measured: Sequence[float],
-               tolerance: float, unit: str = "%", why_not: str = "") -> AuditRow:
-        """A numeric claim, reproduced when ``|mean - claimed| <= tolerance``."""
+               tolerance: float, unit: str = "%", why_not: str = "", needs: Any = None) -> AuditRow:
+        """A numeric claim, reproduced when ``|mean - claimed| <= tolerance``.
+
+        ``needs``: the results (a list, or ``{label: [results]}``) the measurement comes
+        from; if any is pending the verdict is "pending"."""
         m, s = mean_std(measured)
         text = fmt_mean_std(measured, unit)
-        if not self.comparable:
+        if _any_pending(needs):
+            verdict, reason = PENDING, self.pending_reason(needs)
+            text = "pending" if math.isnan(m) else f"{text} (partial)"
+        elif not self.comparable:
             verdict, reason = NOT_COMPARABLE, f"{self.profile} profile runs shortened settings"
         elif math.isnan(m):
             verdict, reason = NOT_REPRODUCED, why_not or "no run finished (diverged)"
@@ -83,9 +99,12 @@ class Audit:
         return self._add(report, claim, f"{claimed:g}{unit}", text, verdict, reason, len(measured))
 
     def check(self, report: str, claim: str, holds: Optional[bool], measured: str, reason: str = "",
-              claimed: str = "", n_runs: int = 0, needs_full: bool = True) -> AuditRow:
-        """A qualitative claim; ``holds=None`` when it cannot be judged."""
-        if holds is None:
+              claimed: str = "", n_runs: int = 0, needs_full: bool = True, needs: Any = None) -> AuditRow:
+        """A qualitative claim; ``holds=None`` when it cannot be judged.  ``needs`` as in
+        :meth:`number`."""
+        if _any_pending(needs):
+            verdict, reason, measured = PENDING, self.pending_reason(needs), "pending"
+        elif holds is None:
             verdict = NOT_COMPARABLE
         elif needs_full and not self.comparable:
             verdict = NOT_COMPARABLE
@@ -131,7 +150,26 @@ def load_rows(root: Union[str, Path], order: Sequence[str] = ()) -> List[AuditRo
     return rows
 
 
-_COLOURS = {REPRODUCED: "#d4edda", NOT_REPRODUCED: "#f8d7da", NOT_COMPARABLE: "#e2e3e5", FLAW: "#fff3cd"}
+_COLOURS = {REPRODUCED: "#d4edda", NOT_REPRODUCED: "#f8d7da", NOT_COMPARABLE: "#e2e3e5", FLAW: "#fff3cd",
+            PENDING: "#dbe9f6"}
+
+
+def _results(items: Any):
+    """Every object with a ``pending`` attribute in nested lists, tuples and dicts."""
+    if items is None:
+        return
+    if hasattr(items, "pending"):
+        yield items
+    elif isinstance(items, dict):
+        for v in items.values():
+            yield from _results(v)
+    elif isinstance(items, (list, tuple)):
+        for v in items:
+            yield from _results(v)
+
+
+def _any_pending(items: Any) -> bool:
+    return any(r.pending for r in _results(items))
 
 
 def audit_html(rows: Sequence[AuditRow], with_chapter: bool = False) -> str:

@@ -2,12 +2,17 @@
 
 A chapter's experiment stays a few lines::
 
-    ch = Chapter("architectures", profile)
-    results = ch.run_all({"BasicCNN": cfg_basic, "ResNet-9": cfg_r9}, seeds=seeds)
-    ch.glue("basic_acc", ch.acc(results["BasicCNN"]))
+    ch = Chapter("architectures", params=globals())   # the values of its parameters cell
+    runs = ch.experiments("000")                       # {label: [Result per seed]}
+    ch.glue("basic_acc", ch.acc(runs["BasicCNN"]))
 
-Every run goes through :func:`cnnreport.store.run_or_load`, so a rebuild with results
-present trains nothing.
+The runs themselves are defined in :mod:`cnnreport.experiments`.  Every run goes through
+:func:`cnnreport.store.run_or_load`, so a rebuild with results present trains nothing.
+
+At the full profile a machine without a GPU trains nothing unless asked
+(``CNNREPORT_TRAIN=1``, set by ``python -m cnnreport.book --train``): a run that is not
+stored comes back as a pending placeholder (``Result.pending``), its audit rows say
+"pending", and :mod:`cnnreport.queue` computes it on a GPU.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
+from .paths import results_root
 from .audit import Audit, fmt_mean_std, mean_std
 from .store import Result, ResultStore, run_or_load
 
@@ -33,25 +39,60 @@ PROFILE_TEXT = {
 }
 
 
-def results_root(profile: str) -> Path:
-    """``$CNNREPORT_RESULTS`` (set by ``cnnreport.run``), else ``<checkout>/results/<profile>``."""
-    env = os.environ.get("CNNREPORT_RESULTS")
-    if env:
-        return Path(env)
-    from .run import repo_root
-    return repo_root() / "results" / profile
+TRAIN_ENV = "CNNREPORT_TRAIN"
+
+# Where a setting comes from, in the order a setting is taken: the report's text, then the
+# code repository it links, then our own assumption.
+REPORT_TEXT, LINKED_CODE, ASSUMPTION = "report text", "linked code", "assumption"
+SOURCES = (REPORT_TEXT, LINKED_CODE, ASSUMPTION)
+
+
+def settings_table(rows: Sequence[Sequence[str]]):
+    """A chapter's settings table: rows of (setting, value, source, reason), the source
+    one of :data:`SOURCES`.  Returns Markdown for display."""
+    from IPython.display import Markdown
+    lines = ["| setting | value | source | why |", "|---|---|---|---|"]
+    for row in rows:
+        if len(row) != 4:
+            raise ValueError(f"a settings row is (setting, value, source, reason), got {row!r}")
+        setting, value, source, reason = (str(c).replace("|", "\\|") for c in row)
+        if source.split(" (")[0] not in SOURCES:
+            raise ValueError(f"settings row {setting!r}: source {source!r} is not one of {SOURCES}")
+        lines.append(f"| {setting} | {value} | {source} | {reason} |")
+    return Markdown("\n".join(lines))
+
+
+def may_train(profile: str) -> bool:
+    """Whether a missing run may be trained here: always below the full profile; at full
+    only on a GPU or when asked with ``CNNREPORT_TRAIN=1``."""
+    if profile != "full" or os.environ.get(TRAIN_ENV) == "1":
+        return True
+    import torch
+    return torch.cuda.is_available()
 
 
 class Chapter:
-    """One chapter's store, runs, glued values and audit."""
+    """One chapter's store, runs, glued values and audit.
 
-    def __init__(self, name: str, profile: str = "quick", progress: bool = True):
+    ``params`` is the mapping that holds the chapter's parameter values (a notebook passes
+    ``globals()``); the chapter keeps the names its parameters cell declares.
+    """
+
+    def __init__(self, name: str, profile: Optional[str] = None, progress: bool = True,
+                 params: Optional[Mapping[str, Any]] = None):
+        self.params: Dict[str, Any] = {}
+        if params is not None:
+            from .params import declared
+            self.params = {k: params[k] for k in declared(name) if k in params}
+        profile = profile or self.params.get("profile", "quick")
         if profile not in PROFILE_TEXT:
             raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILE_TEXT)}")
         self.name, self.profile, self.progress = name, profile, progress
         self.root = results_root(profile)
         self.store = ResultStore(self.root)
         self.audit = Audit(name, profile)
+        self.train = may_train(profile)
+        self.pending: List[Result] = []   # placeholders of runs not trained here
         self._datasets: Dict[str, Any] = {}
 
     def dataset(self, name: str):
@@ -61,12 +102,50 @@ class Chapter:
             self._datasets[name] = load_dataset(name)
         return self._datasets[name]
 
+    def _config(self, cfg: Mapping[str, Any]):
+        from .config import ConfigError
+        try:
+            return _config(dict(cfg))
+        except ConfigError as e:
+            if self.params:
+                from .params import blame
+                key = getattr(e, "key", None)
+                hint = blame(self.params, key, getattr(e, "value", None)) if key else None
+                if hint:
+                    raise ConfigError(f"{e} (from {hint})") from None
+            raise
+
     def _run(self, cfg: Dict[str, Any]) -> Result:
-        found = self.store.get(_config(cfg))
+        config = self._config(cfg)
+        found = self.store.get(config)
         if found is not None:  # stored: no need to load the data
             return found
-        return run_or_load(cfg, self.store, progress=self.progress,
-                           data=self.dataset(cfg.get("dataset", "cifar10")))
+        if not self.train:
+            placeholder = Result.placeholder(config)
+            self.pending.append(placeholder)
+            return placeholder
+        return run_or_load(config, self.store, progress=self.progress,
+                           data=self.dataset(config.dataset))
+
+    def experiments(self, group: Optional[str] = None) -> Dict[str, List[Result]]:
+        """Run (or load) this chapter's runs from :mod:`cnnreport.experiments`:
+        ``{label: [Result per seed]}`` of one group, or of all when ``group`` is None."""
+        from . import experiments as E
+        runs = E.group(E.runs_for(self.name, self.params), group)
+        if not runs:
+            raise ValueError(f"chapter {self.name!r} has no runs in group {group!r}")
+        return self._run_labelled({label: [r.run_config() for r in rs] for label, rs in runs.items()})
+
+    def _run_labelled(self, configs: Mapping[str, Sequence[Mapping[str, Any]]]) -> Dict[str, List[Result]]:
+        from tqdm.auto import tqdm
+        total = sum(len(v) for v in configs.values())
+        out: Dict[str, List[Result]] = {label: [] for label in configs}
+        with tqdm(total=total, desc=f"{self.name} runs", disable=not self.progress) as bar:
+            for label, cfgs in configs.items():
+                for cfg in cfgs:
+                    out[label].append(self._run(dict(cfg)))
+                    bar.update(1)
+        return out
 
     # -- runs ------------------------------------------------------------------------
     def run(self, config: Mapping[str, Any], **overrides: Any) -> Result:
@@ -80,32 +159,43 @@ class Chapter:
 
         One bar counts the runs; each run that trains shows its own bar beneath it.
         """
-        from tqdm.auto import tqdm
-        jobs = [(label, s) for label in configs for s in seeds]
-        out: Dict[str, List[Result]] = {label: [] for label in configs}
-        with tqdm(total=len(jobs), desc=f"{self.name} runs", disable=not self.progress) as bar:
-            for label, s in jobs:
-                cfg = {**configs[label], "seed": s, "name": f"{self.name}: {label}"}
-                out[label].append(self._run(cfg))
-                bar.update(1)
-        return out
+        return self._run_labelled({label: [{**configs[label], "seed": s, "name": f"{self.name}: {label}"}
+                                           for s in seeds] for label in configs})
 
     # -- numbers ---------------------------------------------------------------------
     @staticmethod
+    def done(results: Iterable[Result]) -> List[Result]:
+        """The finished runs (neither pending nor diverged)."""
+        return [r for r in results if r.status == "ok"]
+
+    @staticmethod
+    def is_pending(*groups: Any) -> bool:
+        """Whether any result in these results, lists or ``{label: [results]}`` is pending."""
+        return any(r.pending for r in _flatten(groups))
+
+    @staticmethod
     def accs(results: Iterable[Result], split: str = "test") -> List[float]:
-        """Accuracies in % of finished runs (``split``: test, best_val, final_train)."""
+        """Accuracies in % of finished runs.  ``split``: ``test`` (the selected epoch's
+        weights), ``final_test`` (after the last epoch), ``best_val``, ``final_train``; or a
+        report number ("000" .. "004"), which reads the test accuracy the way that report
+        read it (:data:`cnnreport.experiments.recipes.READING`)."""
+        from .experiments.recipes import READING
+        split = {"selected": "test", "final": "final_test"}.get(READING.get(split, split), split)
         out = []
         for r in results:
             if r.status != "ok":
                 continue
             if split == "test":
                 out.append(100 * r.test_acc)
+            elif split == "final_test":
+                out.append(100 * (r.final_test_acc if r.final_test_acc is not None else r.test_acc))
             elif split == "best_val":
                 out.append(100 * r.history["val_acc"][r.best_epoch - 1])
             elif split == "final_train":
                 out.append(100 * r.history["train_acc"][-1])
             else:
-                raise ValueError(f"unknown split {split!r}; allowed: test, best_val, final_train")
+                raise ValueError(f"unknown split {split!r}; allowed: test, final_test, best_val, "
+                                 f"final_train, or a report number 000-004")
         return out
 
     @staticmethod
@@ -135,3 +225,14 @@ class Chapter:
         self.audit.save(self.root)
         from IPython.display import HTML
         return HTML(self.audit._repr_html_())
+
+
+def _flatten(items: Any) -> Iterable[Result]:
+    if isinstance(items, Result):
+        yield items
+    elif isinstance(items, Mapping):
+        for v in items.values():
+            yield from _flatten(v)
+    elif isinstance(items, (list, tuple)):
+        for v in items:
+            yield from _flatten(v)

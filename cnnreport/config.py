@@ -8,7 +8,9 @@ matter how the dict was written, and a GPU result is found again on a CPU.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
+import re
 import hashlib
 import inspect
 import json
@@ -16,7 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: builder defaults filled into the *_args dicts; test curves always recorded
 
 # Fields that say how to run, not what to compute: left out of the hash so a result
 # computed on a GPU in bf16 is reused by a CPU build of the book.
@@ -25,7 +27,25 @@ EXECUTION_FIELDS = ("device", "precision", "channels_last", "compile", "eval_bat
 
 
 class ConfigError(ValueError):
-    """A config key has a bad value; the message names key, value and what is allowed."""
+    """A config key has a bad value; the message names key, value and what is allowed.
+
+    ``key`` and ``value`` are read back from the message ("config key 'k': bad value v")
+    so a caller can say where the value came from (a chapter parameter, say)."""
+
+    @property
+    def key(self) -> Optional[str]:
+        m = re.match(r"config key '([^']+)'", str(self))
+        return m.group(1) if m else None
+
+    @property
+    def value(self) -> Any:
+        m = re.match(r"config key '[^']+': bad value (.+?)(?: of type \w+)?;", str(self))
+        if not m:
+            return None
+        try:
+            return ast.literal_eval(m.group(1))
+        except (ValueError, SyntaxError):
+            return m.group(1)
 
 
 @dataclass
@@ -63,7 +83,6 @@ class RunConfig:
     # evaluation
     eval_every: int = 1                 # epochs between validation passes
     tta: bool = False                   # average logits over the image and its mirror at evaluation
-    record_test_curve: bool = True      # also log test accuracy per epoch (plots only, never selection)
     # execution (not part of the result's identity)
     device: str = "auto"                # auto | cpu | cuda | cuda:N
     precision: str = "auto"             # auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
@@ -105,6 +124,9 @@ class RunConfig:
         if self.early_stopping is not None and self.early_stopping < 1:
             raise ConfigError(f"config key 'early_stopping': bad value {self.early_stopping!r}; "
                               f"a patience in epochs >= 1, or null to switch it off")
+        if self.early_stopping is not None and self.val_fraction == 0:
+            raise ConfigError("config key 'early_stopping': needs a validation split to stop on, but "
+                              "val_fraction is 0; set val_fraction (e.g. 0.2) or early_stopping to null")
         for k in ("momentum", "weight_decay", "checkpoint_every", "divergence_patience"):
             if getattr(self, k) < 0:
                 raise ConfigError(f"config key {k!r}: bad value {getattr(self, k)!r}; must be >= 0")
@@ -152,12 +174,24 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def identity(self) -> Dict[str, Any]:
-        """The fields that change the result, with defaults filled in."""
+        """The fields that change the result, with defaults filled in.
+
+        The ``*_args`` dicts get their builder's defaults, so ``{"width": 1.0}`` and
+        ``{}`` name the same training and share one key."""
+        from .components import LOSSES, SCHEDULES
+        from .models import MODELS
+
         d = self.to_dict()
         for k in EXECUTION_FIELDS:
             d.pop(k, None)
         d["model"], d["optimizer"] = d["model"].lower(), d["optimizer"].lower()
         d["schedule"], d["loss"] = d["schedule"].lower(), d["loss"].lower()
+        d["model_args"] = {**_defaults(MODELS.get(d["model"]), ("num_classes", "in_channels")),
+                           **d["model_args"]}
+        d["schedule_args"] = {**_defaults(SCHEDULES.get(d["schedule"]),
+                                          ("opt", "lr", "epochs", "steps_per_epoch")),
+                              **d["schedule_args"]}
+        d["loss_args"] = {**_defaults(LOSSES.get(d["loss"])), **d["loss_args"]}
         d["schema"] = SCHEMA_VERSION
         return d
 
@@ -185,6 +219,17 @@ def _positive(cfg: RunConfig, *keys: str) -> None:
 def _choice(key: str, value: str, allowed: List[str]) -> None:
     if value not in allowed:
         raise ConfigError(f"config key {key!r}: bad value {value!r}; allowed: {', '.join(allowed)}")
+
+
+def _defaults(fn, skip=()) -> Dict[str, Any]:
+    """Keyword defaults of a builder, tuples as lists (as JSON would have them)."""
+    sig = inspect.signature(fn.__init__ if inspect.isclass(fn) else fn)
+    out = {}
+    for n, p in sig.parameters.items():
+        if n in skip or n == "self" or p.default is inspect.Parameter.empty:
+            continue
+        out[n] = list(p.default) if isinstance(p.default, tuple) else p.default
+    return out
 
 
 def _check_kwargs(key: str, fn, kwargs: Dict[str, Any], skip=()) -> None:

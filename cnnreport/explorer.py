@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from .config import EXECUTION_FIELDS
+
 from .plot_style import (as_list, fig_to_png, flat_config, fmt_value, png_img_tag,
                          run_labels, varying_fields)
 
@@ -34,8 +36,7 @@ DEFAULT_COLUMNS = ("run", "dataset", "model", "optimizer", "lr", "schedule", "ep
                    "test_acc", "best_val_acc", "best_epoch", "num_params", "train_time")
 
 # Config fields never offered as filters: they say how a run was executed, not what it was.
-_NOT_FILTERS = {"device", "precision", "channels_last", "compile", "eval_batch_size",
-                "checkpoint_every", "record_test_curve"}
+_NOT_FILTERS = set(EXECUTION_FIELDS) - {"name"}
 # Filters in this order first (the chapter tag leads), then any other varying field.
 _FILTER_ORDER = ("name", "dataset", "model", "model_args.activation", "model_args.width",
                  "optimizer", "lr", "schedule", "loss", "batch_size", "epochs", "augment",

@@ -239,3 +239,36 @@ def loss_band(results) -> Dict[str, Any]:
     mean = np.where(count > 0, np.nansum(stack, 0) / np.maximum(count, 1), np.nan)
     return {"step": np.arange(n), "min": lo, "max": hi, "mean": mean, "n_runs": len(runs),
             "lrs": [r.config.get("lr") for r in results], "keys": [r.key for r in results]}
+
+
+class Probes(dict):
+    """A :func:`landscape_or_load` record (a dict) that also answers ``pending``, like a
+    :class:`~cnnreport.store.Result`, so audit rows can name it in ``needs``."""
+
+    @property
+    def pending(self) -> bool:
+        return self.get("status") == "pending"
+
+
+def probes_placeholder(config, probe_every: int, eta_factors: Sequence[float]) -> Probes:
+    """The stand-in for a probed run that is neither cached nor trained here: every
+    per-probe list empty, ``status`` "pending"."""
+    cfg = RunConfig.from_dict(config)
+    empty = {k: [] for k in PROBE_KEYS + ("losses", "grad_pred")}
+    return Probes({**empty, "train_loss": [], "probe_every": int(probe_every),
+                   "eta_factors": [float(f) for f in eta_factors], "key": cfg.key(),
+                   "config": cfg.to_dict(), "status": "pending", "test_acc": None})
+
+
+def probes_or_pending(config, probe_every: int, eta_factors: Sequence[float],
+                      store: Union[ResultStore, str, os.PathLike, None] = None, *, train: bool = True,
+                      data: Optional[Callable[[], Any]] = None, progress: bool = True) -> Probes:
+    """:func:`landscape_or_load` where training is allowed (``train``) or the record is
+    cached, else :func:`probes_placeholder`.  ``data`` is called for the dataset only when
+    the run trains, so a page that only reads stored probes never loads it."""
+    path = cache_path(config, probe_every, eta_factors, store)
+    if not path.is_file() and not train:
+        return probes_placeholder(config, probe_every, eta_factors)
+    loaded = data() if (data is not None and not path.is_file()) else None
+    return Probes(landscape_or_load(config, probe_every, eta_factors, store, data=loaded,
+                                    progress=progress))

@@ -18,6 +18,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .config import EXECUTION_FIELDS
+
 #: Colour-blind-safe first eight (Okabe-Ito order, yellow moved last: it is faint on white).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C564B",
            "#7F7F7F", "#BCBD22", "#17BECF"]
@@ -121,8 +123,7 @@ def flat_config(cfg: Dict[str, Any]) -> Dict[str, str]:
 
 # Fields that say how a run was executed or that every run shares in practice: not
 # useful for telling runs apart in a legend.
-_LABEL_SKIP = {"device", "precision", "channels_last", "compile", "eval_batch_size",
-               "checkpoint_every", "record_test_curve", "name"}
+_LABEL_SKIP = set(EXECUTION_FIELDS)
 
 
 def varying_fields(results: Sequence[Any], skip: Iterable[str] = _LABEL_SKIP) -> List[str]:

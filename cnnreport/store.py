@@ -20,6 +20,10 @@ from .config import RunConfig
 
 ENV_VAR = "CNNREPORT_RESULTS"
 
+# Per-epoch series in ``Result.history``, in this order.
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss_curve",
+                "test_acc_curve", "lr", "epoch_time", "images_per_sec")
+
 
 @dataclass
 class Result:
@@ -27,18 +31,19 @@ class Result:
 
     key: str
     config: Dict[str, Any]
-    status: str = "ok"                      # ok | diverged
+    status: str = "ok"                      # ok | diverged | pending (not trained yet, see cnnreport.queue)
     reason: str = ""                        # why a run diverged or stopped early
     history: Dict[str, List[float]] = field(default_factory=dict)
-    # epoch, train_loss, train_acc, val_loss, val_acc, test_acc_curve (plots only), lr,
-    # epoch_time (s), images_per_sec
+    # HISTORY_KEYS: per epoch; test_*_curve are never used for selection
     steps: Dict[str, List[float]] = field(default_factory=dict)  # loss, lr
     best_epoch: Optional[int] = None        # 1-based, by validation accuracy
     stopped_epoch: Optional[int] = None     # last epoch trained
     early_stopped: bool = False
     diverged_step: Optional[int] = None
-    test_loss: Optional[float] = None       # of the selected weights
-    test_acc: Optional[float] = None        # in [0, 1]
+    test_loss: Optional[float] = None       # of the selected weights (best validation epoch)
+    test_acc: Optional[float] = None        # in [0, 1], of the selected weights
+    final_test_loss: Optional[float] = None  # of the weights after the last epoch trained
+    final_test_acc: Optional[float] = None   # in [0, 1]; equals test_acc when nothing is selected
     per_class_acc: List[float] = field(default_factory=list)
     confusion: List[List[int]] = field(default_factory=list)  # rows: true class, cols: predicted
     classes: List[str] = field(default_factory=list)
@@ -56,6 +61,17 @@ class Result:
         return self.status == "diverged"
 
     @property
+    def pending(self) -> bool:
+        """Not trained yet: a placeholder for a run that waits for a GPU."""
+        return self.status == "pending"
+
+    @classmethod
+    def placeholder(cls, cfg: RunConfig) -> "Result":
+        """The stand-in for a run that is not stored and may not be trained here."""
+        return cls(key=cfg.key(), config=cfg.to_dict(), status="pending",
+                   reason="not trained yet: it waits for a GPU (python -m cnnreport.queue)")
+
+    @property
     def best_val_acc(self) -> Optional[float]:
         va = self.history.get("val_acc") or []
         return max(va) if va else None
@@ -70,6 +86,8 @@ class Result:
         return cls(**known)
 
     def __repr__(self) -> str:
+        if self.pending:
+            return f"Result({self.config.get('model')!r} on {self.config.get('dataset')!r}, pending, key={self.key})"
         acc = "n/a" if self.test_acc is None else f"{100 * self.test_acc:.2f}%"
         return (f"Result({self.config.get('model')!r} on {self.config.get('dataset')!r}, "
                 f"status={self.status}, test_acc={acc}, best_epoch={self.best_epoch}, key={self.key})")

@@ -11,6 +11,8 @@ Cartesian product) and/or ``runs:`` (a list of name: value mappings, run first):
 
 A run's parameters are, lowest priority first: ``params/<profile>/<chapter>.yaml`` (only
 with ``--profile``), ``base``, the run's own values.  ``run_id`` is a short hash of them.
+Every run's values are checked against the chapter's parameters cell before any job is
+submitted (:mod:`cnnreport.params`).
 
 Output (``--out``, default ``results/<profile>/sweeps/<grid file name>/``): ``sweep.csv``
 (run_id, parameters, every value the chapter glued, duration_s, status ok|failed, error,
@@ -52,7 +54,7 @@ TABLE_COLUMNS = ("run_id", "duration_s", "status", "error", "started", "finished
 
 
 class SweepError(ValueError):
-    """A sweep cannot start: bad grid file, unknown parameter, missing chapter."""
+    """A sweep cannot start: bad grid file, unknown parameter or bad value, missing chapter."""
 
 
 # -- the grid ----------------------------------------------------------------------------
@@ -131,9 +133,11 @@ def execute_run(chapter: str, params: Dict[str, Any], profile: Optional[str],
                         results_dir=results_dir)
         except ChapterError as e:  # its message names a temporary path: keep the first line
             status, error = "failed", str(e).splitlines()[0]
+            if e.notebook is not None and Path(e.notebook).is_file():
+                text = Path(e.notebook).read_text()
         except Exception as e:  # noqa: BLE001 - any failure is recorded, the sweep goes on
             status, error = "failed", f"{type(e).__name__}: {e}"
-        if out.is_file():
+        if text is None and out.is_file():
             text = out.read_text()
     return {"status": status, "error": error, "duration_s": round(time.perf_counter() - t0, 2),
             "started": started, "finished": time.time(), "notebook_text": text,
@@ -230,27 +234,44 @@ def dask_client(scheduler: Optional[str] = None, workers: Optional[int] = None,
 
 # -- the sweep --------------------------------------------------------------------------------
 def _chapter_and_params(chapter: Union[str, Path], grid, profile: Optional[str]):
-    """Resolve the chapter, expand the grid and reject unknown parameter names up front."""
-    from .run import load_params, read_chapter, repo_root, source_parameters
+    """Resolve the chapter, expand the grid and check every run's values against the
+    chapter's parameters cell, so a bad value fails the sweep before any job is submitted."""
+    from .params import ParameterError, declared, load_file
+    from .run import repo_root
     src = Path(chapter).resolve()
     if not src.is_file():
         raise SweepError(f"chapter {chapter} does not exist")
     root = repo_root(src.parent)
-    declared = source_parameters(read_chapter(src))
-    defaults = {}
-    if profile:
-        pfile = root / "params" / profile / f"{src.stem}.yaml"
-        defaults = load_params(str(pfile)) if pfile.is_file() else {}
-        if "profile" in declared:
-            defaults["profile"] = profile
+    try:
+        decl = declared(src)
+        defaults = {}
+        if profile:
+            pfile = root / "params" / profile / f"{src.stem}.yaml"
+            defaults = load_file(pfile) if pfile.is_file() else {}
+            if "profile" in decl:
+                defaults["profile"] = profile
+    except ParameterError as e:
+        raise SweepError(str(e)) from None
     sets = expand(load_grid(grid), defaults)
-    if profile and "profile" in declared:  # the flag wins over base and runs
+    if profile and "profile" in decl:  # the flag wins over base and runs
         sets = [{**p, "profile": profile} for p in sets]
-    unknown = sorted({k for p in sets for k in p} - set(declared))
-    if unknown:
-        raise SweepError(f"{src.name}: unknown parameter(s) {unknown}; its parameters cell "
-                         f"declares {sorted(declared)}")
+    problems = _run_problems(decl, sets, src.stem)
+    if problems:
+        raise SweepError(f"{src.name}: {len(problems)} bad value(s), nothing was submitted:\n  "
+                         + "\n  ".join(problems))
     return src, root, sets
+
+
+def _run_problems(decl, sets: Sequence[Mapping[str, Any]], name: str) -> List[str]:
+    """Each distinct bad value once, with the runs it occurs in (a grid repeats a bad base
+    value in every run)."""
+    from .params import check
+    where: Dict[str, List[str]] = {}
+    for i, p in enumerate(sets, 1):
+        for line in check(decl, p, name):
+            where.setdefault(line, []).append(f"{i} ({run_id(p)})")
+    return [f"{line}  [run {', '.join(runs) if len(runs) < 4 else f'{runs[0]} and {len(runs) - 1} more'}]"
+            for line, runs in where.items()]
 
 
 def _row(rid: str, params: Mapping[str, Any], res: Mapping[str, Any], notebook: str) -> Dict[str, Any]:

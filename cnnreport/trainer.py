@@ -28,7 +28,19 @@ from .components import OPTIMIZERS, build_loss, build_schedule
 from .config import RunConfig
 from .loader import DeviceLoader
 from .models import count_params, get_model
-from .store import Result, ResultStore, atomic_write_bytes
+from .store import HISTORY_KEYS, Result, ResultStore, atomic_write_bytes
+
+
+class OutOfTime(RuntimeError):
+    """Raised by :func:`fit` when the next epoch would end past its ``deadline``.
+
+    The run's checkpoint holds every finished epoch, so calling ``fit`` again with the
+    same config and store resumes where it stopped."""
+
+    def __init__(self, key: str, epochs_done: int, epochs: int):
+        super().__init__(f"run {key}: out of time after epoch {epochs_done} of {epochs}; "
+                         f"checkpointed, the next call resumes")
+        self.key, self.epochs_done, self.epochs = key, epochs_done, epochs
 
 
 def resolve_device(name: str) -> torch.device:
@@ -129,7 +141,8 @@ def _pbar(total: int, desc: str, enabled: bool):
 
 def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
         save_weights: bool = False, data: Optional[D.Dataset] = None,
-        step_callback: Optional[Callable[..., None]] = None) -> Result:
+        step_callback: Optional[Callable[..., None]] = None,
+        deadline: Optional[float] = None) -> Result:
     """Train one run as ``config`` says and return its :class:`Result`.
 
     With a ``store``, the result is saved there, checkpoints go to
@@ -142,7 +155,13 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
     the forward also lets it change and restore weights in place without breaking the
     step's autograd graph.  A callback may alter training, so it cannot be combined with
     a ``store`` (the result would be saved under the plain config's key).
+
+    ``deadline`` (a ``time.monotonic()`` value) bounds the call: before each epoch the
+    trainer checks that one more epoch, at the pace of the epochs so far, ends in time;
+    if not, it checkpoints (a store is then required) and raises :class:`OutOfTime`.
     """
+    if deadline is not None and store is None:
+        raise ValueError("fit: a deadline needs a store to checkpoint into")
     if step_callback is not None and store is not None:
         raise ValueError("fit: step_callback and store cannot be combined; store the callback's "
                          "results separately (see cnnreport.landscape)")
@@ -181,8 +200,7 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
     loss_fn = build_loss(cfg.loss, **cfg.loss_args)
     step_model = torch.compile(model) if cfg.compile else model
 
-    hist: Dict[str, list] = {k: [] for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc",
-                                             "test_acc_curve", "lr", "epoch_time", "images_per_sec")}
+    hist: Dict[str, list] = {k: [] for k in HISTORY_KEYS}
     steps: Dict[str, list] = {"loss": [], "lr": []}
     state = {"epoch": 0, "best_val": -1.0, "best_epoch": None, "bad": 0, "chance_epochs": 0,
              "best_state": None, "train_time": 0.0}
@@ -198,12 +216,26 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
             _set_rng_state(saved["rng"], device)
     tb = _tensorboard(store.log_dir() / key) if store is not None else None
 
+    def save_checkpoint() -> None:
+        buf = io.BytesIO()
+        torch.save({"key": key, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "schedule": sched.state_dict(), "history": hist, "steps": steps,
+                    "state": state, "rng": _rng_state(device)}, buf)
+        atomic_write_bytes(ckpt, buf.getvalue())
+
     status, reason, diverged_step, early = "ok", "", None, False
+    epoch_walls: list = []  # seconds per epoch in this call, training and evaluation
     t_start = time.perf_counter()
     bar = _pbar(cfg.epochs * steps_per_epoch, f"{cfg.name or cfg.model}", progress)
     bar.update(state["epoch"] * steps_per_epoch)
     model.train()
     for epoch in range(state["epoch"], cfg.epochs):
+        if deadline is not None and epoch_walls and \
+                time.monotonic() + sum(epoch_walls) / len(epoch_walls) > deadline:
+            bar.close()
+            save_checkpoint()
+            raise OutOfTime(key, epoch, cfg.epochs)
+        t_wall = time.monotonic()
         train_loader.set_epoch(epoch)
         step_loss = torch.full((steps_per_epoch,), float("nan"), device=device)
         correct = torch.zeros((), dtype=torch.long, device=device)
@@ -258,9 +290,10 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
             vl, va = float("nan"), float("nan")
         hist["val_loss"].append(vl)
         hist["val_acc"].append(va)
-        hist["test_acc_curve"].append(
-            evaluate(model, test_loader, loss_fn, K, autocast, cfg.tta)[1]
-            if cfg.record_test_curve and do_eval else float("nan"))
+        tl_e, ta_e = (evaluate(model, test_loader, loss_fn, K, autocast, cfg.tta)[:2] if do_eval
+                      else (float("nan"), float("nan")))
+        hist["test_loss_curve"].append(tl_e)
+        hist["test_acc_curve"].append(ta_e)
         if do_eval:
             score = va if val_loader is not None else float(epoch)  # no val split: keep the last
             if score > state["best_val"]:
@@ -291,11 +324,8 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
             break
         if ckpt is not None and cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0 \
                 and epoch + 1 < cfg.epochs:
-            buf = io.BytesIO()
-            torch.save({"key": key, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "schedule": sched.state_dict(), "history": hist, "steps": steps,
-                        "state": state, "rng": _rng_state(device)}, buf)
-            atomic_write_bytes(ckpt, buf.getvalue())
+            save_checkpoint()
+        epoch_walls.append(time.monotonic() - t_wall)
     bar.close()
     if tb is not None:
         tb.close()
@@ -304,6 +334,10 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
                  steps=steps, stopped_epoch=state["epoch"], early_stopped=early,
                  diverged_step=diverged_step, classes=list(ds.classes), num_params=n_params,
                  n_train=len(ytr), n_val=len(yva), n_test=len(yte))
+    finite = [i for i, v in enumerate(hist["test_acc_curve"]) if v == v]
+    if status == "ok" and finite:
+        res.final_test_loss = hist["test_loss_curve"][finite[-1]]
+        res.final_test_acc = hist["test_acc_curve"][finite[-1]]
     if status == "ok" and state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
         res.best_epoch = state["best_epoch"]

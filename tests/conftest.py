@@ -34,3 +34,55 @@ def tiny_root(tmp_path):
     np.savez(tmp_path / "tiny.npz", x_train=xtr, y_train=ytr, x_test=xte, y_test=yte,
              classes=np.array(["a", "b", "c", "d"]))
     return tmp_path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK_HTML = ROOT / "_build" / "html"
+# What `make widgets-js` fetches; html_extra_path copies it into the built book's _static/.
+WIDGETS_JS = ROOT / "book" / "_extra" / "_static" / "widgets" / "embed.js"
+
+
+def _newest(paths) -> float:
+    return max((p.stat().st_mtime for p in paths if p.is_file()), default=0.0)
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """The built HTML book (``_build/html``), shared by the tests that read it.
+
+    Built once per session at the smoke profile when ``chapters/explore.html`` is missing
+    or older than what it is made from: the chapters are re-executed when a chapter, a
+    smoke parameter file or the library is newer than the executed notebooks, otherwise
+    only the HTML is compiled again (``--no-run``) when the configuration, the static files
+    or the notebooks are newer than the page. A chapter that fails does not fail this
+    fixture (``test_book`` checks that); the pages the caller needs must exist.
+    """
+    import subprocess
+    import sys
+    if not WIDGETS_JS.is_file():
+        pytest.fail(f"missing {WIDGETS_JS.relative_to(ROOT)}: run `make widgets-js`")
+    from cnnreport.book import chapters
+    book = ROOT / "book"
+    notebooks = [book / "chapters" / f"{name}.ipynb" for name in chapters(book)]
+    chapter_sources = ([book / "_toc.yml"] + sorted(book.glob("*.md"))
+                       + sorted((ROOT / "params" / "smoke").glob("*.yaml"))
+                       + sorted((ROOT / "cnnreport").rglob("*.py")))
+    html_sources = ([ROOT / "_config.yml"] + sorted(WIDGETS_JS.parent.glob(".html-manager-*"))
+                    + sorted((book / "_static").rglob("*")) + notebooks)
+    page = BOOK_HTML / "chapters" / "explore.html"
+    run_chapters = (not all(p.is_file() for p in notebooks)
+                    or min(p.stat().st_mtime for p in notebooks) < _newest(chapter_sources))
+    stale = not page.is_file() or run_chapters or page.stat().st_mtime < _newest(html_sources)
+    if stale:
+        import time
+        started = time.time()
+        if run_chapters and not (have("mnist") and have("cifar10")):
+            pytest.skip("the book needs building and the datasets are not materialized (run `make data`)")
+        for old in (BOOK_HTML / "chapters").glob("*.html"):  # Sphinx rewrites only missing or
+            old.unlink()                                     # outdated pages, not for new assets
+        cmd = [sys.executable, "-m", "cnnreport.book", "--profile", "smoke", "-q"]
+        p = subprocess.run(cmd + ([] if run_chapters else ["--no-run"]), cwd=ROOT,
+                           capture_output=True, text=True)
+        if not page.is_file() or page.stat().st_mtime < started - 1:
+            pytest.fail(f"the book build did not write {page}:\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
+    return BOOK_HTML

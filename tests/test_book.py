@@ -37,33 +37,16 @@ def test_smoke_book_builds_clean():
             assert "audit-table" in text, f"{name}: no audit table"
 
 
-def test_failing_chapter_keeps_notebook_and_is_named(tmp_path):
-    (tmp_path / "_config.yml").write_text("title: t\n")
-    src = tmp_path / "bad.md"
-    src.write_text("---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n"
-                   "  name: python3\n  display_name: Python 3\n---\n\n# Bad\n\n"
-                   "```{code-cell} ipython3\n:tags: [parameters]\n\nx: int = 1  # a value\n```\n\n"
-                   "```{code-cell} ipython3\nraise RuntimeError('boom ' + str(x))\n```\n")
-    p = subprocess.run([sys.executable, "-m", "cnnreport.run", str(src), "-p", "x", "7", "-q"],
-                       cwd=tmp_path, capture_output=True, text=True)
-    assert p.returncode == 1 and "chapter bad failed" in p.stderr and "boom 7" in p.stderr
-    out = tmp_path / "chapters" / "bad.ipynb"
-    assert out.is_file() and "RuntimeError" in out.read_text()
-    q = subprocess.run([sys.executable, "-m", "cnnreport.run", str(src), "-p", "y", "1", "-q"],
-                       cwd=tmp_path, capture_output=True, text=True)
-    assert q.returncode == 1 and "unknown parameter" in q.stderr and "'x'" in q.stderr
-
-
 @pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
 def test_every_chapter_has_valid_parameters_for_every_profile(profile):
     """Each chapter's parameter file exists and names only parameters the chapter declares,
     so a full-profile run on a GPU cannot fail on a typo after hours of work."""
     import yaml
-    from cnnreport.run import read_chapter, source_parameters
+    from cnnreport.params import declared as declared_params
     for name in chapters(ROOT / "book"):
         path = ROOT / "params" / profile / f"{name}.yaml"
         assert path.is_file(), f"missing {path}"
         values = yaml.safe_load(path.read_text()) or {}
-        declared = source_parameters(read_chapter(ROOT / "book" / f"{name}.md"))
+        declared = declared_params(ROOT / "book" / f"{name}.md")
         assert set(values) <= set(declared), (name, sorted(set(values) - set(declared)))
         assert values.get("profile") == profile, f"{path}: profile must be {profile!r}"

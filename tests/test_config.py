@@ -121,3 +121,27 @@ def _hand(name):
 @pytest.mark.parametrize("name", LOSSES.names())
 def test_loss_matches_hand_computation(name):
     assert float(build_loss(name)(Z, Y)) == pytest.approx(float(_hand(name)), rel=1e-12)
+
+
+def test_early_stopping_needs_a_validation_split():
+    with pytest.raises(ConfigError, match="needs a validation split"):
+        RunConfig.from_dict({"early_stopping": 3, "val_fraction": 0.0})
+
+
+def test_config_error_names_its_key_and_value():
+    with pytest.raises(ConfigError) as e:
+        RunConfig.from_dict({"epochs": "abc"})
+    assert e.value.key == "epochs" and e.value.value == "abc"
+
+
+def test_committed_results_are_stored_under_their_configs_key():
+    """Every committed full-profile result loads and sits under the key of its config, so a
+    changed config can never be mistaken for an old result."""
+    import json
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "results" / "full"
+    files = sorted(root.glob("*.json"))
+    assert files, "no committed full-profile results"
+    for p in files:
+        d = json.loads(p.read_text())
+        assert RunConfig.from_dict(d["config"]).key() == p.stem == d["key"], p.name

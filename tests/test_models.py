@@ -276,3 +276,30 @@ def test_eval_mode_is_deterministic():
     x = _batch((3, 32, 32))
     with torch.no_grad():
         assert torch.equal(model(x), model(x))
+
+
+@pytest.mark.parametrize("name", ["vgg_a", "vgg_a_bn"])
+def test_vgg_init_defaults_to_pytorch_and_he_is_an_argument(name):
+    """Without arguments VGG-A keeps PyTorch's layer initialisation (report 000's code);
+    ``init="he"`` draws He-normal weights and zeroes the biases."""
+    def first_conv(model):
+        return next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+
+    torch.manual_seed(0)
+    plain = get_model(name, width=0.25)
+    torch.manual_seed(0)
+    explicit = get_model(name, width=0.25, init="default")
+    torch.manual_seed(0)
+    reference = nn.Conv2d(3, 16, 3, padding=1)          # PyTorch's own default draw
+    assert torch.equal(first_conv(plain).weight, first_conv(explicit).weight)
+    assert torch.equal(first_conv(plain).weight, reference.weight)
+    assert first_conv(plain).bias.abs().sum() > 0         # default biases are not zero
+
+    torch.manual_seed(0)
+    he = get_model(name, width=0.25, init="he")
+    conv = first_conv(he)
+    fan_out = conv.out_channels * 9
+    assert conv.bias.abs().sum() == 0
+    assert abs(conv.weight.std().item() - (2 / fan_out) ** 0.5) < 0.2 * (2 / fan_out) ** 0.5
+    with pytest.raises(ValueError, match="init must be one of"):
+        get_model(name, init="kaiming")

@@ -139,7 +139,8 @@ def test_one_worker_per_gpu_pinned(chapter, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("grid, message", [
-    ({"grid": {"y": [1]}}, "unknown parameter(s) ['y']"),
+    ({"grid": {"y": [1]}}, "y = 1: not a parameter of tiny"),
+    ({"grid": {"x": [1, "two"]}}, "x = 'two': expected int"),
     ({"grid": {"x": 1}}, "must be a non-empty list"),
     ({"grid": {"x": []}}, "must be a non-empty list"),
     ({"base": {"x": 1}}, "nothing to run"),
@@ -160,3 +161,20 @@ def test_missing_chapter_and_grid_file(chapter, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("- just\n- a list\n")
     assert main([str(chapter), "--grid", str(bad)]) == 2
+
+
+def test_bad_values_stop_the_sweep_before_dask(chapter, tmp_path, monkeypatch):
+    """Every run is checked against the parameters cell before a job is submitted: one line
+    per distinct bad value, with the runs it occurs in."""
+    import cnnreport.sweep as S
+
+    def no_cluster(*a, **k):
+        raise AssertionError("a Dask client was started for a sweep with bad values")
+    monkeypatch.setattr(S, "dask_client", no_cluster)
+    with pytest.raises(SweepError) as e:
+        sweep(chapter, {"base": {"delay": "slow"}, "grid": {"x": [1, 2.5, 3]}}, out=tmp_path / "o",
+              progress=False)
+    text = str(e.value)
+    assert "2 bad value(s), nothing was submitted" in text
+    assert "delay = 'slow': expected float" in text and "[run 1 (" in text and ", 3 (" in text
+    assert "x = 2.5: expected int" in text and "[run 2 (" in text

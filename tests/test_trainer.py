@@ -208,3 +208,39 @@ def test_smoke_runs_on_real_data(tmp_path, monkeypatch):
         t = time.perf_counter()
         run_or_load(cfg, store=tmp_path, progress=False)
         assert time.perf_counter() - t < 1.0
+
+
+def test_final_and_selected_test_accuracy_are_both_recorded(tiny):
+    r = fit(small_mlp(epochs=5), progress=False, data=tiny)
+    h = r.history
+    assert len(h["test_loss_curve"]) == len(h["test_acc_curve"]) == 5
+    assert r.final_test_acc == h["test_acc_curve"][-1] and r.final_test_loss == h["test_loss_curve"][-1]
+    assert r.test_acc == pytest.approx(h["test_acc_curve"][r.best_epoch - 1])
+
+
+def test_without_a_validation_split_selected_is_the_last_epoch(tiny):
+    r = fit(small_mlp(epochs=3, val_fraction=0.0), progress=False, data=tiny)
+    assert r.n_val == 0 and r.n_train == 120
+    assert r.best_epoch == 3 and r.test_acc == pytest.approx(r.final_test_acc)
+
+
+def test_deadline_checkpoints_and_the_next_call_finishes_identically(tiny, tmp_path):
+    from cnnreport.trainer import OutOfTime
+    cfg = small_mlp(epochs=6)
+    whole = fit(cfg, progress=False, data=tiny)
+    store = ResultStore(tmp_path)
+    calls, res = 0, None
+    while res is None:
+        calls += 1
+        try:  # a deadline that allows about one epoch per call
+            res = fit(cfg, store=store, progress=False, data=tiny, deadline=time.monotonic() + 1e-3)
+        except OutOfTime as e:
+            assert e.epochs_done == calls and (tmp_path / "checkpoints" / e.key / "last.pt").is_file()
+        assert calls <= 6
+    assert calls == 6 and store.get(res.key) is not None
+    assert res.history["train_loss"] == whole.history["train_loss"] and res.test_acc == whole.test_acc
+
+
+def test_a_deadline_needs_a_store(tiny):
+    with pytest.raises(ValueError, match="needs a store"):
+        fit(small_mlp(), progress=False, data=tiny, deadline=time.monotonic() + 10)

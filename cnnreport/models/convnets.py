@@ -22,6 +22,9 @@ from cnnreport.models.layers import ConvBNAct, check_activation, get_activation,
 #: One conv in a stage: its output channels, or (channels, kernel size).
 ConvSpec = Union[int, Tuple[int, int]]
 
+#: Weight initialisations of :class:`ConvNet`: PyTorch's layer defaults, or He-normal.
+INITS = ("default", "he")
+
 
 def _conv_out(size: int, kernel: int, padding: int, stride: int = 1) -> int:
     return (size + 2 * padding - kernel) // stride + 1
@@ -46,10 +49,11 @@ class ConvNet(nn.Module):
         hidden_bn: BatchNorm1d after each hidden fc (before the activation).
         dropout: dropout probability after each hidden fc's activation (0: none).
         width: channel/hidden-width multiplier (layout unchanged).
-        init: "default" keeps PyTorch's layer initialisation; "kaiming" draws every
-            weight He-normal (fan-out for convs, fan-in for fc layers) and zeroes the
-            biases, so the signal keeps its scale through a deep plain stack.  A deep plain net with the default init starts
-            with nearly input-independent logits and can sit at chance under SGD.
+        init: "default" keeps PyTorch's layer initialisation (what the reports' code
+            uses); "he" draws every conv and fc weight He-normal (fan-out for convs,
+            fan-in for fc layers) and zeroes the biases, so the signal keeps its scale
+            through a deep plain stack.  A deep plain net with the default init starts
+            with nearly input-independent logits and can sit at chance under plain SGD.
     """
 
     def __init__(
@@ -72,8 +76,8 @@ class ConvNet(nn.Module):
         init: str = "default",
     ) -> None:
         super().__init__()
-        if init not in ("default", "kaiming"):
-            raise ValueError(f"init must be 'default' or 'kaiming', got {init!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}, got {init!r}")
         check_activation(activation)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
@@ -108,7 +112,7 @@ class ConvNet(nn.Module):
             n = width_h
         head.append(nn.Linear(n, num_classes))
         self.classifier = nn.Sequential(*head)
-        if init == "kaiming":
+        if init == "he":
             for m in self.modules():
                 if isinstance(m, nn.Conv2d):
                     nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -167,24 +171,25 @@ def _vgg_a(num_classes: int, in_channels: int, batch_norm: bool, activation: str
 @register_model("vgg_a", input_shape=(3, 32, 32))
 def vgg_a(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
           width: float = 1.0, dropout: float = 0.0, batch_norm: bool = False,
-          init: str = "kaiming") -> ConvNet:
+          init: str = "default") -> ConvNet:
     """VGG-A for CIFAR: convs 64 | 128 | 256,256 | 512,512 | 512,512, fc 512-512-classes.
 
     Every conv is 3x3 padding 1 with bias, each stage ends in maxpool 2.  9,750,922
     parameters at 3 -> 10.  ``batch_norm=True`` gives the ``vgg_a_bn`` network.
-    He-normal initialisation by default (``init="kaiming"``); with PyTorch's default
-    init the plain network starts with nearly input-independent logits and stays at
-    chance under SGD.
+    ``init="default"`` keeps PyTorch's layer initialisation, as report 000's code does
+    (its ``VGG_A`` initialises nothing itself); ``init="he"`` draws He-normal weights,
+    without which the plain network starts with nearly input-independent logits and
+    stays near chance for a long time under plain SGD.
     """
     return _vgg_a(num_classes, in_channels, batch_norm, activation, width, dropout, init)
 
 
 @register_model("vgg_a_bn", input_shape=(3, 32, 32))
 def vgg_a_bn(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
-             width: float = 1.0, dropout: float = 0.0, init: str = "kaiming") -> ConvNet:
+             width: float = 1.0, dropout: float = 0.0, init: str = "default") -> ConvNet:
     """VGG-A with BatchNorm2d after every conv, before the activation.
 
-    Same layout and initialisation as ``vgg_a``; the convs keep their bias.  9,756,426
-    parameters.
+    Same layout and initialisation choices as ``vgg_a`` (PyTorch's default unless
+    ``init="he"``); the convs keep their bias.  9,756,426 parameters.
     """
     return _vgg_a(num_classes, in_channels, True, activation, width, dropout, init)

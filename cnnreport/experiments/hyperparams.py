@@ -1,0 +1,66 @@
+"""Hyperparameters chapter: report 002's 33 runs on Fashion-MNIST.
+
+Two groups: ``this`` is the page's own run (its parameters are one row of the report's
+table) and ``table`` the runs of the sweep file the ``grid`` parameter names
+(``params/sweeps/hyperparams_<profile>.yaml``; all 33 at the full profile), each built
+with :func:`.recipes.report002` so the losses and augmentation chapters' runs of the
+same experiment have the same key.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Tuple
+
+from . import EXPERIMENTS, Run, seeded
+from .recipes import report002
+
+# The page's parameters that make up one run of report 002.
+SETTINGS = ("model", "loss", "batch_size", "epochs", "optimizer", "lr", "momentum", "dropout",
+            "scheduler", "width", "train_subset", "val_subset", "test_subset")
+
+# Which audit rows of the chapter read which of the report's runs.
+CLAIMS: Dict[str, Tuple[str, ...]] = {}
+for _claim, _runs in {
+    "Adam lr 0.01 diverges (run 3)": (3,),
+    "Adam lr 1e-4 is the best of runs 3-7": (3, 4, 5, 6, 7),
+    "SGD lr 0.05 reaches 92.04% and its loss does not converge (run 17)": (17,),
+    "SGD lr 0.01 beats 0.008 (runs 2, 18, 19)": (2, 18, 19),
+    "Larger batches narrow the gap (runs 9-12)": (9, 10, 11, 12),
+    "Batch 128 has the highest accuracy (runs 9-12)": (9, 10, 11, 12),
+    "At batch 256, 30 epochs is best (runs 20-23)": (20, 21, 22, 23),
+    "With SGD dropout barely matters, 0.5 highest (runs 2, 25-27)": (2, 25, 26, 27),
+    "The scheduler improves accuracy (runs 1, 2, 6, 9)": (1, 2, 6, 9),
+    "The scheduler damps oscillation with SGD (runs 1, 2)": (1, 2),
+    "Best Adam and best SGD are close; SGD generalises slightly better (runs 2, 15)": (2, 15),
+    "AlexNet against VGG matters little (runs 2, 15, 28, 33)": (2, 15, 28, 33),
+}.items():
+    for _n in _runs:
+        CLAIMS[f"run {_n}"] = CLAIMS.get(f"run {_n}", ()) + (_claim,)
+
+
+def this_run(p: Mapping[str, Any]) -> Dict[str, Any]:
+    """The page's own run as report-002 settings."""
+    return {k: p[k] for k in SETTINGS}
+
+
+def table_runs(p: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """label -> the settings of every run in the chapter's sweep file (none without one).
+
+    Each entry of the file is a set of this chapter's parameters; the page's own values
+    fill what an entry leaves out, as the sweep command does."""
+    if not p.get("grid"):
+        return {}
+    from ..paths import repo_root
+    from ..sweep import expand, load_grid
+    spec = load_grid(repo_root() / p["grid"])
+    return {q["label"]: q for q in expand(spec, defaults=dict(p))}
+
+
+@EXPERIMENTS.register("hyperparams")
+def hyperparams(p: Mapping[str, Any]) -> List[Run]:
+    seeds = p["seeds"]
+    runs = seeded("hyperparams", "this", {p["label"]: report002(this_run(p))}, seeds,
+                  report="002", claims=CLAIMS.get(p["label"], ()))
+    for label, q in table_runs(p).items():
+        runs += seeded("hyperparams", "table", {label: report002(q)}, seeds, report="002",
+                       claims=CLAIMS.get(label, ()))
+    return runs

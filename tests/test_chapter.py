@@ -1,0 +1,87 @@
+"""The chapter helper: parameters, runs through the experiments registry, pending runs."""
+import pytest
+
+from cnnreport import experiments as E
+from cnnreport.audit import PENDING
+from cnnreport.chapter import Chapter, may_train, settings_table
+from cnnreport.store import Result, ResultStore
+
+TINY = dict(dataset="tiny", model="mlp", model_args={"hidden": [16], "input_shape": [3, 32, 32]},
+            epochs=2, batch_size=16, optimizer="adam", lr=3e-3, val_fraction=0.25, device="cpu")
+
+
+@pytest.fixture
+def registered():
+    """A throwaway chapter 'tinych' in the experiments registry, removed afterwards."""
+    @E.EXPERIMENTS.register("tinych")
+    def tinych(p):
+        return (E.seeded("tinych", "a", {"small": TINY}, p["seeds"], report="001")
+                + E.seeded("tinych", "b", {"wide": dict(TINY, model_args={"hidden": [32],
+                                                                        "input_shape": [3, 32, 32]})},
+                           p["seeds"], extra=True))
+    yield tinych
+    del E.EXPERIMENTS._table["tinych"]
+
+
+def chapter(tmp_path, monkeypatch, profile, **params):
+    monkeypatch.setenv("CNNREPORT_RESULTS", str(tmp_path / "results"))
+    ch = Chapter("tinych", profile, progress=False)
+    ch.params = {"seeds": [0, 1], **params}
+    return ch
+
+
+def test_full_profile_on_cpu_trains_nothing_and_rows_are_pending(tmp_path, monkeypatch, registered, tiny_root):
+    monkeypatch.setenv("CNNREPORT_DATA", str(tiny_root))
+    monkeypatch.delenv("CNNREPORT_TRAIN", raising=False)
+    ch = chapter(tmp_path, monkeypatch, "full")
+    assert ch.train is False and may_train("full") is False
+    runs = ch.experiments("a")
+    assert list(runs) == ["small"] and [r.status for r in runs["small"]] == ["pending", "pending"]
+    assert ch.is_pending(runs) and ch.done(runs["small"]) == [] and ch.accs(runs["small"]) == []
+    assert len(ResultStore(tmp_path / "results")) == 0
+    row = ch.audit.number("001", "claim", 90.0, ch.accs(runs["small"]), 1.0, needs=runs)
+    assert row.verdict == PENDING and "python -m cnnreport.queue --profile full --chapters tinych" in row.reason
+    row = ch.audit.check("001", "qualitative", True, "x", needs=[runs["small"][0]])
+    assert row.verdict == PENDING
+
+
+def test_asked_to_train_the_full_profile_trains_and_stores(tmp_path, monkeypatch, registered, tiny_root):
+    monkeypatch.setenv("CNNREPORT_DATA", str(tiny_root))
+    monkeypatch.setenv("CNNREPORT_TRAIN", "1")
+    ch = chapter(tmp_path, monkeypatch, "full")
+    runs = ch.experiments("a")
+    assert [r.status for r in runs["small"]] == ["ok", "ok"]
+    assert [r.config["seed"] for r in runs["small"]] == [0, 1]
+    assert runs["small"][0].config["name"] == "tinych: small"
+    assert len(ResultStore(tmp_path / "results")) == 2
+    # stored now: a CPU build without the flag loads them instead of marking them pending
+    monkeypatch.delenv("CNNREPORT_TRAIN")
+    again = chapter(tmp_path, monkeypatch, "full").experiments("a")
+    assert [r.key for r in again["small"]] == [r.key for r in runs["small"]] and not ch.is_pending(again)
+
+
+def test_accuracy_read_the_way_each_report_read_it():
+    r = Result(key="k", config={}, test_acc=0.80, final_test_acc=0.75,
+               history={"val_acc": [0.7, 0.9], "train_acc": [0.8, 0.95]}, best_epoch=2)
+    assert Chapter.accs([r], "000") == [80.0]      # report 000: the selected (best) epoch
+    assert Chapter.accs([r], "001") == [75.0]      # report 001: after the last epoch
+    assert Chapter.accs([r], "final_test") == [75.0] and Chapter.accs([r], "best_val") == [90.0]
+    with pytest.raises(ValueError, match="unknown split"):
+        Chapter.accs([r], "nope")
+
+
+def test_unknown_group_is_named(tmp_path, monkeypatch, registered):
+    ch = chapter(tmp_path, monkeypatch, "quick")
+    with pytest.raises(ValueError, match="no runs in group 'zzz'"):
+        ch.experiments("zzz")
+
+
+def test_settings_table_rows_and_sources():
+    md = settings_table([("epochs", 50, "report text", "section 3 says so"),
+                         ("batch", 128, "assumption", "no report states it")]).data
+    assert md.splitlines()[0] == "| setting | value | source | why |"
+    assert "| epochs | 50 | report text | section 3 says so |" in md
+    with pytest.raises(ValueError, match="source 'a blog'"):
+        settings_table([("x", 1, "a blog", "no")])
+    with pytest.raises(ValueError, match="is \\(setting, value, source, reason\\)"):
+        settings_table([("x", 1, "report text")])

@@ -1,0 +1,150 @@
+"""The planner: every distinct run of a profile, validated, merged by key, ordered."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnreport import experiments as E
+from cnnreport import plan as P
+from cnnreport.paths import PROFILES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL = dict(dataset="tiny", model="mlp", model_args={"hidden": [16], "input_shape": [3, 32, 32]},
+             epochs=2, batch_size=16, optimizer="sgd", lr=0.05, val_fraction=0.25, device="cpu")
+
+
+@pytest.fixture
+def register():
+    """Register synthetic experiment functions; removed again after the test."""
+    added = []
+
+    def add(name, fn):
+        E.EXPERIMENTS.register(name, fn)
+        added.append(name)
+    yield add
+    for name in added:
+        E.EXPERIMENTS._table.pop(name, None)
+        E.EXPERIMENTS._docs.pop(name, None)
+
+
+def _no_data(*a, **k):
+    raise AssertionError("the plan must not load a dataset or train")
+
+
+@pytest.fixture(scope="module")
+def full_plans():
+    """The plan of every profile, built with dataset loading and training forbidden."""
+    with pytest.MonkeyPatch.context() as mp:
+        import cnnreport.data as D
+        import cnnreport.trainer as T
+        mp.setattr(D, "load_dataset", _no_data)
+        mp.setattr(T, "fit", _no_data)
+        mp.setenv("CNNREPORT_DATA", "/nonexistent-data-root")
+        return {p: P.build(p, results=f"/nonexistent-results/{p}") for p in PROFILES}
+
+
+def test_every_run_of_every_profile_validates_and_has_one_entry_per_key(full_plans):
+    for profile, plan in full_plans.items():
+        assert plan.entries, profile
+        keys = [e.key for e in plan.entries]
+        assert len(keys) == len(set(keys)), f"{profile}: a key is listed twice"
+        for e in plan.entries:
+            from cnnreport.config import RunConfig
+            assert RunConfig.from_dict(e.config).key() == e.config_key
+            assert e.uses and e.tier == min(u.tier for u in e.uses)
+            assert e.est_gpu_s > 0 and e.state == P.PENDING
+
+
+def test_plan_order_is_tier_then_cheapest_claim_group(full_plans):
+    plan = full_plans["full"]
+    tiers = [e.tier for e in plan.entries]
+    assert tiers == sorted(tiers)
+    for t in set(tiers):
+        cost = {}
+        for e in plan.entries:
+            if e.tier == t:
+                cost[e.claim_group] = cost.get(e.claim_group, 0.0) + e.est_gpu_s
+        seen = list(dict.fromkeys(e.claim_group for e in plan.entries if e.tier == t))
+        assert [round(cost[g], 3) for g in seen] == sorted(round(cost[g], 3) for g in seen)
+
+
+def test_plan_json_is_deterministic():
+    a = json.dumps(P.build("smoke", results="/nonexistent").to_json(), sort_keys=True)
+    b = json.dumps(P.build("smoke", results="/nonexistent").to_json(), sort_keys=True)
+    assert a == b
+    d = json.loads(a)
+    assert {"runs", "totals"} <= set(d) and d["runs"]
+    assert {"key", "tier", "config", "uses", "est_gpu_s", "stored"} <= set(d["runs"][0])
+
+
+def test_a_run_two_chapters_share_is_one_entry_with_both_uses(register, tmp_path):
+    shared = dict(SMALL, lr=0.1)
+    register("plantest_a", lambda p: E.seeded("plantest_a", "g1", {"shared": shared, "own": SMALL}, [0],
+                                              report="001"))
+    register("plantest_b", lambda p: E.seeded("plantest_b", "g9", {"same training": shared}, [0, 1],
+                                              extra=True))
+    plan = P.build("smoke", ["plantest_a", "plantest_b"], results=tmp_path, params={"plantest_a": {},
+                                                                                    "plantest_b": {}})
+    by_names = {tuple(u.name for u in e.uses): e for e in plan.entries}
+    assert len(plan.entries) == 3  # shared seed 0, own seed 0, shared seed 1 (b only)
+    both = by_names[("plantest_a: shared", "plantest_b: same training")]
+    assert both.tier == 1 and both.chapters == ["plantest_a", "plantest_b"]
+    assert both.config["name"] == "plantest_a: shared"
+    t = plan.totals()
+    assert t["all"]["runs"] == 3 and t["chapters"]["plantest_a"]["runs"] == 2
+    assert t["chapters"]["plantest_b"]["runs"] == 2 and t["tiers"]["3"]["runs"] == 1
+    # a stored result and a checkpoint change the state, nothing else
+    (tmp_path / f"{both.key}.json").write_text("{}")
+    other = next(e for e in plan.entries if e is not both and e.seed == 1)
+    (tmp_path / "checkpoints" / other.key).mkdir(parents=True)
+    (tmp_path / "checkpoints" / other.key / "last.pt").write_bytes(b"x")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / f"{other.key}.csv").write_text("epoch,train_loss\n1,0.5\n")
+    P.refresh(plan)
+    assert both.state == P.STORED and other.state == P.CHECKPOINTED and other.epochs_done == 1
+    assert plan.totals()["all"]["pending_runs"] == 2
+
+
+def test_a_bad_config_names_the_chapter_and_the_label(register, tmp_path):
+    register("plantest_bad", lambda p: E.seeded("plantest_bad", "g", {"fine": SMALL,
+                                                                      "broken lr": dict(SMALL, lr=-1.0)}, [0]))
+    with pytest.raises(P.PlanError, match=r"plantest_bad: run 'broken lr' .*lr"):
+        P.build("smoke", ["plantest_bad"], results=tmp_path, params={"plantest_bad": {}})
+    plan = P.build("smoke", ["plantest_bad"], results=tmp_path, params={"plantest_bad": {}}, strict=False)
+    assert not plan.entries and "broken lr" in plan.errors["plantest_bad"]
+
+
+def test_tier_and_run_filters(register, tmp_path):
+    register("plantest_t", lambda p: E.seeded("plantest_t", "g", {"m": SMALL}, [0, 1, 2], report="002"))
+    kw = dict(results=tmp_path, params={"plantest_t": {}})
+    assert [e.tier for e in P.build("smoke", ["plantest_t"], **kw).entries] == [1, 2, 2]
+    assert len(P.build("smoke", ["plantest_t"], tier=1, **kw).entries) == 1
+    assert len(P.build("smoke", ["plantest_t"], runs=["plantest_t: m"], **kw).entries) == 3
+    assert not P.build("smoke", ["plantest_t"], runs=["nothing*"], **kw).entries
+
+
+def test_importing_plan_and_queue_imports_no_torch_and_the_cli_prints_totals():
+    code = ("import sys, cnnreport.plan, cnnreport.queue, cnnreport.costs, cnnreport.archive; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-m", "cnnreport.plan", "--profile", "smoke", "--chapters",
+                          "architectures", "--results", "/nonexistent"], capture_output=True, text=True,
+                         cwd=ROOT, env={**__import__("os").environ, "CNNREPORT_DATA": "/nonexistent"})
+    assert out.returncode == 0, out.stderr
+    assert "totals per tier" in out.stdout and "tier 1:" in out.stdout
+
+
+def test_costs_width_rule_and_measured_override(monkeypatch):
+    from cnnreport import costs
+    f1 = costs.forward_flops("resnet18", "cifar10", {"width": 1.0})
+    assert f1 == costs.FORWARD_FLOPS[("resnet18", (3, 32, 32))][0]
+    assert costs.forward_flops("resnet18", "cifar10", {"width": 0.5}) == pytest.approx(
+        costs.FORWARD_FLOPS[("resnet18", (3, 32, 32))][1])
+    assert 0.2 < costs.forward_flops("resnet18", "cifar10", {"width": 0.5}) / f1 < 0.3
+    cfg = dict(dataset="cifar10", model="resnet18", epochs=10, batch_size=128, val_fraction=0.0)
+    est = costs.run_seconds(cfg)
+    monkeypatch.setitem(costs.MEASURED, "resnet18", 1e9)  # absurdly fast: only overheads remain
+    assert costs.run_seconds(cfg) < est
