@@ -186,16 +186,16 @@ def add_common_args(p: argparse.ArgumentParser, trials: int = 3) -> None:
 
 
 def setup(args) -> torch.device:
-    """Apply --threads and resolve --device (auto = CUDA when there is one)."""
+    """Apply --threads and resolve --device with the trainer's own rule
+    (:func:`cnnreport.training.resolve_device`: auto = CUDA when there is one)."""
+    from cnnreport.training import resolve_device
+
     if args.threads:
         torch.set_num_threads(args.threads)
-    name = args.device
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    try:
+        return resolve_device(args.device)
+    except RuntimeError:
         sys.exit(f"--device {args.device}: CUDA is not available on this machine")
-    return dev
 
 
 def _pm(s: Dict[str, float], fmt: str = "{:.1f}") -> str:

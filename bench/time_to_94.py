@@ -1,6 +1,6 @@
 """Time to 94% CIFAR-10 test accuracy (GPU only): our trainer, and airbench as a contender.
 
-*Ours* is ``cnnreport.trainer.fit`` with ResNet-9 and a strong recipe built only from
+*Ours* is ``cnnreport.training.fit`` with ResNet-9 and a strong recipe built only from
 the project's components: SGD with Nesterov momentum, one-cycle learning rate, label
 smoothing 0.2, random crop + flip + an 8x8 erased square, flip test-time augmentation,
 bf16 autocast and channels-last, on all 50,000 training images (``val_fraction=0``:
@@ -71,7 +71,7 @@ def tt94_config(epochs: int = 24, lr: float = 0.2, batch_size: int = 512, seed: 
 
 def run_ours(ds, device: torch.device, seed: int, epochs: int, lr: float, compile: bool) -> Dict[str, Any]:
     """One timed ``fit`` of the recipe; returns a trial dict (seconds = wall, images = trained)."""
-    from cnnreport.trainer import fit
+    from cnnreport.training import fit
 
     cfg = tt94_config(epochs=epochs, lr=lr, seed=seed, compile=compile)
     seconds, res = timed(lambda: fit(cfg, data=ds, progress=False), device)

@@ -2,7 +2,7 @@
 
 For each workload (LeNet on MNIST and BasicCNN on CIFAR-10 everywhere; ResNet-9 on
 CIFAR-10 when there is a GPU) both contenders train the same model class
-(``cnnreport.models.get_model``) on the same images, at the same batch size, with the
+(``cnnreport.models.MODELS.build``) on the same images, at the same batch size, with the
 same SGD settings.  Three parts are timed, each in interleaved rounds (ours, plain,
 ours, plain, ...) after a warm-up round:
 
@@ -11,7 +11,7 @@ ours, plain, ...) after a warm-up round:
 * ``model``: forward + backward + step repeated on one batch resident on the device --
   our trainer's settings (bf16 autocast and channels-last on CUDA, fused SGD) against
   the plain fp32 step; on the CPU both are fp32 and should match;
-* ``end-to-end``: ours is ``cnnreport.trainer.fit(config)`` (a per-epoch test pass included,
+* ``end-to-end``: ours is ``cnnreport.training.fit(config)`` (a per-epoch test pass included,
   no validation split, a few epochs on a subset), the plain side is
   ``baseline.plain_torch_epoch`` for the same epochs and one test pass.  Two rows: the
   wall time of the whole run, and the training loop's rate in the last epoch (ours
@@ -94,9 +94,9 @@ def run_config(w: Dict[str, Any], device: torch.device, args) -> Dict[str, Any]:
 
 def plain_pieces(cfg, ds, device, args, channels_last: bool):
     """Model, optimizer and loss of the plain contender (fp32 unless --plain-amp)."""
-    from cnnreport.models import get_model
+    from cnnreport.models import MODELS
 
-    model = get_model(cfg.model, num_classes=ds.num_classes, in_channels=ds.image_shape[0]).to(device)
+    model = MODELS.build(cfg.model, num_classes=ds.num_classes, in_channels=ds.image_shape[0]).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
@@ -105,18 +105,12 @@ def plain_pieces(cfg, ds, device, args, channels_last: bool):
 
 
 def our_pieces(cfg, ds, device):
-    """Model, optimizer, loss and autocast as ``fit`` builds them (same registries and rules)."""
-    from cnnreport.components import OPTIMIZERS, build_loss
-    from cnnreport.models import get_model
-    from cnnreport.trainer import _autocast
+    """Model, optimizer, loss and autocast exactly as ``fit`` builds them
+    (:func:`cnnreport.training.build_setup`), plus the train loader."""
+    from cnnreport.training import build_setup
 
-    channels_last = device.type == "cuda" if cfg.channels_last is None else cfg.channels_last
-    model = get_model(cfg.model, num_classes=ds.num_classes, in_channels=ds.image_shape[0]).to(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = OPTIMIZERS.build("sgd", model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                           nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
-    return model, opt, build_loss(cfg.loss, **cfg.loss_args), _autocast(device, cfg.precision)
+    s = build_setup(cfg, ds, device)
+    return s.model, s.optimizer, s.loss_fn, s.autocast, s.train_loader
 
 
 def train_steps(model, opt, loss_fn, x, y, steps: int, autocast) -> int:
@@ -131,7 +125,7 @@ def bench_workload(name: str, w: Dict[str, Any], device: torch.device, args, par
     from cnnreport.config import RunConfig
     from cnnreport.data import load_dataset
     from cnnreport.loader import DeviceLoader
-    from cnnreport.trainer import fit, normalization, split_data
+    from cnnreport.training import fit, normalization, run_scope, split_data
 
     on_gpu = device.type == "cuda"
     cfg = RunConfig.from_dict(run_config(w, device, args))
@@ -153,14 +147,17 @@ def bench_workload(name: str, w: Dict[str, Any], device: torch.device, args, par
     results, ratios = [], []
     print(f"\n== {wl}: device {device}, threads {torch.get_num_threads()}")
 
+    def ours_trial(fn):
+        with run_scope(device):  # the trainer's per-run settings (cudnn autotuning on CUDA)
+            return timed_trial(fn, device)
+
     def record(part, trials, notes):
         names = {"ours": "ours", "plain": plain_name}
         results.extend(summarize(wl, part, names[n], t, notes=nt) for (n, t), nt in zip(trials.items(), notes))
         ratios.append(paired_ratio(wl, part, "ours", "plain", trials["ours"], trials["plain"]))
 
     if "loader" in parts:
-        ours_loader = DeviceLoader(xtr, ytr, cfg.batch_size, mean=mean, std=std, augment=cfg.augment,
-                                   seed=cfg.seed, device=device, channels_last=our_cl)
+        ours_loader = our_pieces(cfg, ds, device)[-1]
         plain_loader = make_dataloader(xtr, ytr, cfg.batch_size, tf_train, args.workers, device, seed=cfg.seed)
         tr = interleave({
             "ours": lambda: timed_trial(lambda: iterate_batches(ours_loader, device), device),
@@ -172,12 +169,12 @@ def bench_workload(name: str, w: Dict[str, Any], device: torch.device, args, par
         steps = args.model_steps or (50 if on_gpu else 8)
         batch_loader = DeviceLoader(xtr, ytr, cfg.batch_size, mean=mean, std=std, device=device)
         x, y = next(iter(batch_loader))  # (B, C, H, W) float, (B,)
-        m1, o1, l1, ac1 = our_pieces(cfg, ds, device)
+        m1, o1, l1, ac1, _ = our_pieces(cfg, ds, device)
         m2, o2, l2 = plain_pieces(cfg, ds, device, args, plain_cl)
         x1 = x.contiguous(memory_format=torch.channels_last) if our_cl else x
         x2 = x.contiguous(memory_format=torch.channels_last) if plain_cl else x
         tr = interleave({
-            "ours": lambda: timed_trial(lambda: train_steps(m1, o1, l1, x1, y, steps, ac1), device),
+            "ours": lambda: ours_trial(lambda: train_steps(m1, o1, l1, x1, y, steps, ac1)),
             "plain": lambda: timed_trial(lambda: train_steps(m2, o2, l2, x2, y, steps, plain_ac), device),
         }, args.trials, args.warmup, label=f"{label} model")
         our_prec = "bf16, channels-last, fused SGD" if on_gpu else "fp32"

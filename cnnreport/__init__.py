@@ -4,7 +4,7 @@ The package imports nothing heavy until it is used: ``import cnnreport`` is inst
 does not import torch (the NumPy subpackage ``cnnreport.scratch`` relies on that).
 The common entry points are re-exported lazily::
 
-    from cnnreport import RunConfig, run_or_load, load_dataset, get_model
+    from cnnreport import RunConfig, run_or_load, load_dataset, MODELS
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ _EXPORTS = {
     "RunConfig": "config", "ConfigError": "config",
     "load_dataset": "data", "Dataset": "data", "DataError": "data",
     "DeviceLoader": "loader",
-    "get_model": "models", "list_models": "models", "register_model": "models",
+    "MODELS": "models",
     "fit": "trainer",
-    "Result": "store", "ResultStore": "store", "run_or_load": "store",
+    "Result": "store", "ResultStore": "store", "run_or_load": "runs",
 }
 
 

@@ -10,12 +10,13 @@ that alone would not fit a part is left out and named.  Every archive holds a
 :func:`unpack` merges an archive into a results folder and checks every member first:
 
 * the path is safe: relative, no ``..``, a regular file (no links, devices or folders to
-  create), and one of the three shapes above (a checkpoint only as
-  ``checkpoints/<key>/last.pt``);
+  create), and one of the three shapes above or a NumPy result ``scratch/<key>.json`` (a
+  checkpoint only as ``checkpoints/<key>/last.pt``);
 * its bytes match the manifest (a transfer that corrupted a file is caught);
 * a result is JSON with the fields of :class:`cnnreport.store.Result`, its config
-  validates as a :class:`cnnreport.config.RunConfig`, and the key recomputed from the
-  config equals both the file name and the ``key`` field; a landscape cache likewise,
+  validates as a :class:`cnnreport.config.RunConfig` (a NumPy result's as a
+  :mod:`cnnreport.scratch.config` config), and the key recomputed from the config equals
+  both the file name and the ``key`` field; a landscape cache likewise,
   with its probe settings; a checkpoint loads with ``torch.load(weights_only=True)``
   (nothing in it is executed: the only classes allowed beyond tensors are NumPy's array
   and dtypes, for the saved random state) and names the key of its folder;
@@ -25,6 +26,9 @@ that alone would not fit a part is left out and named.  Every archive holds a
 
 A refused member is named with the reason and the other members still merge; the
 command exits non-zero when anything was refused.
+
+The queue packs only what it produced on the GPU, so NumPy results (made on a CPU) are
+never in its archives; unpack accepts them so that results move between machines one way.
 """
 from __future__ import annotations
 
@@ -43,7 +47,8 @@ PART_LIMIT = 16 * 1024 * 1024
 MEMBER_LIMIT = 1024 * 1024 * 1024  # no single member above 1 GiB is read
 MANIFEST = "manifest.json"
 RESULT_RE = re.compile(r"^([0-9a-f]{16})\.json$")
-LANDSCAPE_RE = re.compile(r"^landscape/([0-9a-f]{16})-([0-9a-f]{12})\.json$")
+SCRATCH_RE = re.compile(r"^scratch/([0-9a-f]{16})\.json$")
+LANDSCAPE_RE = re.compile(r"^landscape/([0-9a-f]{16})-([0-9a-f]{16})\.json$")
 CHECKPOINT_RE = re.compile(r"^checkpoints/([0-9a-f]{16})/last\.pt$")
 STATUSES = ("ok", "diverged")
 
@@ -145,8 +150,22 @@ def safe_name(name: str) -> Optional[str]:
     return "/".join(parts) if parts else None
 
 
-def _check_result(data: bytes, stem: str) -> Dict[str, Any]:
+def _config_key(config: Dict[str, Any], numpy: bool) -> str:
+    """The key of a result's config: a RunConfig's, or (``numpy``) a NumPy run's."""
     from .config import ConfigError, RunConfig
+    if not numpy:
+        try:
+            return RunConfig.from_dict(config).key()
+        except ConfigError as e:
+            raise ValueError(f"its config does not validate: {e}") from None
+    from .scratch.config import config_key
+    try:
+        return config_key(config)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"its config does not validate as a NumPy run's: {e}") from None
+
+
+def _check_result(data: bytes, stem: str, numpy: bool = False) -> Dict[str, Any]:
     from .store import Result
     try:
         d = json.loads(data)
@@ -168,10 +187,7 @@ def _check_result(data: bytes, stem: str) -> Dict[str, Any]:
             raise ValueError(f"field {k!r} = {v!r} is not an accuracy in [0, 1]")
     if not all(isinstance(v, list) for v in d["history"].values()):
         raise ValueError("history holds a value that is not a list")
-    try:
-        key = RunConfig.from_dict(d["config"]).key()
-    except ConfigError as e:
-        raise ValueError(f"its config does not validate: {e}") from None
+    key = _config_key(d["config"], numpy)
     if key != stem or d["key"] != key:
         raise ValueError(f"forged or stale: the key of its config is {key}, the file is named {stem} "
                          f"and says key {d['key']}")
@@ -258,7 +274,7 @@ def _members(tar: tarfile.TarFile, report: UnpackReport):
 
 def unpack(archive: Union[str, Path], root: Union[str, Path]) -> UnpackReport:
     """Check every member of ``archive`` and merge the good ones into ``root``."""
-    from .store import atomic_write_bytes
+    from .cache import atomic_write_bytes
     root = Path(root)
     report = UnpackReport(str(archive))
     try:
@@ -326,9 +342,9 @@ def _same_json(a: bytes, b: bytes) -> bool:
 
 def _merge(rel: str, data: bytes, root: Path, report: UnpackReport, write) -> None:
     target = root / rel
-    m = RESULT_RE.match(rel)
+    m = RESULT_RE.match(rel) or SCRATCH_RE.match(rel)
     if m:
-        _check_result(data, m.group(1))
+        _check_result(data, m.group(1), numpy=m.re is SCRATCH_RE)
     elif LANDSCAPE_RE.match(rel):
         _check_landscape(data, rel, root)
     elif CHECKPOINT_RE.match(rel):
@@ -353,8 +369,8 @@ def _merge(rel: str, data: bytes, root: Path, report: UnpackReport, write) -> No
         report.merged.append(rel)
         return
     else:
-        raise ValueError("not a results file (allowed: <key>.json, landscape/<key>-<hash>.json, "
-                         "checkpoints/<key>/last.pt)")
+        raise ValueError("not a results file (allowed: <key>.json, scratch/<key>.json, "
+                         "landscape/<key>-<hash>.json, checkpoints/<key>/last.pt)")
     if target.is_file():
         if _same_json(target.read_bytes(), data):
             report.identical.append(rel)

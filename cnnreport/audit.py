@@ -15,9 +15,9 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
-from .store import atomic_write_bytes
+from .cache import atomic_write_bytes
 
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 NOT_COMPARABLE, FLAW = "not comparable at this profile", "method flaw noted"
@@ -70,11 +70,9 @@ class Audit:
     def pending_reason(self, needs: Any) -> str:
         """How many runs the row waits for and how they are computed: the GPU queue, unless
         the placeholders name their own way (the NumPy runs compute on a CPU)."""
-        waiting = [r for r in _results(needs) if r.pending]
-        own = sorted({getattr(r, "reason", "") for r in waiting} - {""})
-        how = (f"python -m cnnreport.queue --profile {self.profile} --chapters {self.chapter}"
-               if not own or any("cnnreport.queue" in o for o in own) else "; ".join(own))
-        return f"waits for {len(waiting)} run(s) not trained yet: {how}"
+        waiting = [r for r in flatten_results(needs) if r.pending]
+        return (f"waits for {len(waiting)} run(s) not trained yet: "
+                f"{how_to_compute(waiting, self.profile, self.chapter)}")
 
     def number(self, report: str, claim: str, claimed: float, measured: Sequence[float],
                tolerance: float, unit: str = "%", why_not: str = "", needs: Any = None) -> AuditRow:
@@ -154,22 +152,32 @@ _COLOURS = {REPRODUCED: "#d4edda", NOT_REPRODUCED: "#f8d7da", NOT_COMPARABLE: "#
             PENDING: "#dbe9f6"}
 
 
-def _results(items: Any):
-    """Every object with a ``pending`` attribute in nested lists, tuples and dicts."""
+def flatten_results(items: Any):
+    """Every result (an object with a ``pending`` attribute) in nested lists, tuples and
+    dicts such as ``{label: [Result per seed]}``."""
     if items is None:
         return
     if hasattr(items, "pending"):
         yield items
     elif isinstance(items, dict):
         for v in items.values():
-            yield from _results(v)
+            yield from flatten_results(v)
     elif isinstance(items, (list, tuple)):
         for v in items:
-            yield from _results(v)
+            yield from flatten_results(v)
+
+
+def how_to_compute(waiting: Sequence[Any], profile: str, chapter: str) -> str:
+    """The command that computes these pending runs: the GPU queue, unless the placeholders
+    name their own way (the NumPy runs compute on a CPU)."""
+    own = sorted({getattr(r, "reason", "") for r in waiting} - {""})
+    if not own or any("cnnreport.queue" in o for o in own):
+        return f"python -m cnnreport.queue --profile {profile} --chapters {chapter}"
+    return "; ".join(own)
 
 
 def _any_pending(items: Any) -> bool:
-    return any(r.pending for r in _results(items))
+    return any(r.pending for r in flatten_results(items))
 
 
 def audit_html(rows: Sequence[AuditRow], with_chapter: bool = False) -> str:

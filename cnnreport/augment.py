@@ -4,9 +4,12 @@ Every augmentation works on a whole batch at once, ``(B, C, H, W)`` float pixels
 ``[0, 1]``, draws its randomness from a ``torch.Generator`` it is handed, and does no
 per-image Python: a batch of 512 costs a handful of tensor ops on CPU or GPU alike.
 
-Augmentations are registered by name in :data:`AUGMENTATIONS`; a config lists them as
-names or dicts, e.g. ``["crop", "flip", {"name": "erasing", "p": 0.5}]``, and
-:func:`build_augmentations` turns that list into callables applied in order.
+Augmentations are classes registered by name in :data:`AUGMENTATIONS` (``"crop"`` is
+:class:`RandomCrop`: class names stay CapWords; ``AUGMENTATIONS.info("crop").builder``
+names the class); ``AUGMENTATIONS.build("crop", padding=4)`` builds one.  A config
+lists them as names or dicts, e.g. ``["crop", "flip", {"name": "erasing", "p": 0.5}]``,
+and :func:`build_augmentations` turns that list into the pipeline of callables applied
+in order (``"none"`` dropped, bad arguments a ``ValueError``).
 """
 from __future__ import annotations
 
@@ -202,9 +205,9 @@ def build_augmentations(specs: Sequence[AugSpec]) -> List[Augmentation]:
     out = []
     for spec in specs or ():
         name, kw = normalize_spec(spec)
-        cls = AUGMENTATIONS.get(name)
+        AUGMENTATIONS.get(name)  # an unknown name: UnknownNameError listing the allowed ones
         try:
-            out.append(cls(**kw))
+            out.append(AUGMENTATIONS.build(name, **kw))
         except TypeError as e:
             raise ValueError(f"augmentation {name!r}: bad arguments {kw} ({e})") from e
     return [a for a in out if not isinstance(a, Identity)]

@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .cache import atomic_write_bytes
 from .params import ParameterError, check, declared, load_file
+from .paths import PROFILES, results_root
 from .run import EXECUTED_DIR, TRAIN_ENV, ChapterError, failed_path, repo_root, run_chapter
 
-PROFILES = ("smoke", "quick", "full")
 TIMINGS_FILE = ".book-timings.json"  # under results/<profile>/: seconds per chapter, last good run
 
 
@@ -116,7 +115,7 @@ def progress_line(i: int, n: int, name: str, elapsed: float, left: Optional[floa
 
 
 def timings_path(root: Path, profile: str) -> Path:
-    return root / "results" / profile / TIMINGS_FILE
+    return results_root(profile, root, from_env=False) / TIMINGS_FILE
 
 
 def load_timings(path: Path) -> Dict[str, float]:
@@ -134,15 +133,10 @@ def load_timings(path: Path) -> Dict[str, float]:
 def save_timings(path: Path, timings: Mapping[str, float]) -> None:
     """Merge ``timings`` into the file atomically (chapters not run keep their old time)."""
     merged = {**load_timings(path), **{k: round(float(v), 1) for k, v in timings.items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(merged, f, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    try:  # an estimate only: a read-only results folder must not fail the build
+        atomic_write_bytes(path, json.dumps(merged, indent=1, sort_keys=True).encode())
+    except OSError:
+        pass
         raise
 
 

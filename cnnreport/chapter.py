@@ -7,7 +7,7 @@ A chapter's experiment stays a few lines::
     ch.glue("basic_acc", ch.acc(runs["BasicCNN"]))
 
 The runs themselves are defined in :mod:`cnnreport.experiments`.  Every run goes through
-:func:`cnnreport.store.run_or_load`, so a rebuild with results present trains nothing.
+:func:`cnnreport.runs.run_or_load`, so a rebuild with results present trains nothing.
 
 At the full profile a machine without a GPU trains nothing unless asked
 (``CNNREPORT_TRAIN=1``, set by ``python -m cnnreport.book --train``): a run that is not
@@ -17,12 +17,12 @@ stored comes back as a pending placeholder (``Result.pending``), its audit rows 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from .paths import results_root
-from .audit import Audit, fmt_mean_std, mean_std
-from .store import Result, ResultStore, run_or_load
+from .paths import PROFILES, results_root
+from .audit import Audit, flatten_results, fmt_mean_std, mean_std
+from .runs import run_or_load
+from .store import Result, ResultStore
 
 
 def _config(cfg):
@@ -85,8 +85,8 @@ class Chapter:
             from .params import declared
             self.params = {k: params[k] for k in declared(name) if k in params}
         profile = profile or self.params.get("profile", "quick")
-        if profile not in PROFILE_TEXT:
-            raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILE_TEXT)}")
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
         self.name, self.profile, self.progress = name, profile, progress
         self.root = results_root(profile)
         self.store = ResultStore(self.root)
@@ -151,6 +151,7 @@ class Chapter:
     def run(self, config: Mapping[str, Any], **overrides: Any) -> Result:
         cfg = {**config, **overrides}
         cfg.setdefault("name", f"{self.name}")
+        cfg.setdefault("chapter", self.name)
         return self._run(cfg)
 
     def run_all(self, configs: Mapping[str, Mapping[str, Any]], seeds: Sequence[int] = (0,)
@@ -159,7 +160,8 @@ class Chapter:
 
         One bar counts the runs; each run that trains shows its own bar beneath it.
         """
-        return self._run_labelled({label: [{**configs[label], "seed": s, "name": f"{self.name}: {label}"}
+        return self._run_labelled({label: [{**configs[label], "seed": s, "name": f"{self.name}: {label}",
+                                            "chapter": self.name, "label": label}
                                            for s in seeds] for label in configs})
 
     # -- numbers ---------------------------------------------------------------------
@@ -171,7 +173,7 @@ class Chapter:
     @staticmethod
     def is_pending(*groups: Any) -> bool:
         """Whether any result in these results, lists or ``{label: [results]}`` is pending."""
-        return any(r.pending for r in _flatten(groups))
+        return any(r.pending for r in flatten_results(groups))
 
     @staticmethod
     def accs(results: Iterable[Result], split: str = "test") -> List[float]:
@@ -208,12 +210,48 @@ class Chapter:
         return fmt_mean_std(Chapter.accs(results, split))
 
     # -- page ------------------------------------------------------------------------
-    def glue(self, key: str, value: Any, fmt: str = "{:.2f}") -> Any:
-        """Glue a value for ``{glue:text}`key``` in the chapter's text (formatted)."""
+    def glue(self, key: str, value: Any, fmt: Optional[str] = "{:.2f}", needs: Any = None) -> Any:
+        """Glue a value for ``{glue:text}`key``` in the chapter's text (formatted).
+
+        With ``needs`` (the results the value is computed from), the text says "pending"
+        while any of them is not trained, and "n/a" for a missing or non-finite number (no
+        finished run, or too few epochs for it), instead of printing ``nan``."""
+        import math
         from myst_nb import glue
-        text = fmt.format(value) if isinstance(value, (int, float)) and fmt else str(value)
+        if needs is not None and self.is_pending(needs):
+            text = "pending (its runs wait for a GPU)"
+        elif needs is not None and (value is None or (isinstance(value, float) and not math.isfinite(value))):
+            text = "n/a"
+        else:
+            text = fmt.format(value) if isinstance(value, (int, float)) and fmt else str(value)
         glue(key, text, display=False)
         return value
+
+    def n_pending(self, *groups: Any) -> int:
+        """How many results in these results, lists or ``{label: [results]}`` are pending."""
+        return sum(1 for r in flatten_results(groups) if r.pending)
+
+    def pending_note(self, *groups: Any):
+        """A short note where a table or figure lacks runs that wait for a GPU (nothing
+        when none is pending)."""
+        from IPython.display import Markdown
+        from .audit import how_to_compute
+        waiting = [r for r in flatten_results(groups) if r.pending]
+        if not waiting:
+            return Markdown("")
+        return Markdown(f"*pending: {len(waiting)} run(s) not computed yet "
+                        f"(`{how_to_compute(waiting, self.profile, self.name)}`); "
+                        f"what is shown uses the finished runs.*")
+
+    @staticmethod
+    def firsts(runs: Mapping[str, Sequence[Result]]) -> Dict[str, Result]:
+        """The first finished run of every label (labels with none are left out)."""
+        out = {}
+        for label, rs in runs.items():
+            done = [r for r in rs if r.status == "ok"]
+            if done:
+                out[label] = done[0]
+        return out
 
     def profile_note(self):
         """A note saying which profile produced the page (shown at its top)."""
@@ -226,13 +264,3 @@ class Chapter:
         from IPython.display import HTML
         return HTML(self.audit._repr_html_())
 
-
-def _flatten(items: Any) -> Iterable[Result]:
-    if isinstance(items, Result):
-        yield items
-    elif isinstance(items, Mapping):
-        for v in items.values():
-            yield from _flatten(v)
-    elif isinstance(items, (list, tuple)):
-        for v in items:
-            yield from _flatten(v)

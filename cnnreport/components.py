@@ -1,4 +1,9 @@
-"""Optimizers, learning-rate schedules and losses, each a name -> constructor registry.
+"""Optimizers, learning-rate schedules and losses, each a name -> constructor registry
+(:class:`cnnreport.registry.Registry`), built with the arguments a config gives::
+
+    OPTIMIZERS.build(cfg.optimizer, model.parameters(), lr=..., weight_decay=..., ...)
+    SCHEDULES.build(cfg.schedule, opt, cfg.lr, cfg.epochs, steps_per_epoch, **cfg.schedule_args)
+    LOSSES.build(cfg.loss, **cfg.loss_args)   # -> loss_fn(logits, labels)
 
 Loss definitions (``z`` the logits ``(B, K)``, ``y`` integer labels ``(B,)``,
 ``e_y`` the one-hot row of ``y``, ``p = softmax(z)``), each averaged as stated:
@@ -92,7 +97,7 @@ class Schedule:
 
 # Every schedule constructor gets (optimizer, lr, epochs, steps_per_epoch, **its args).
 @SCHEDULES.register("none")
-def constant(opt, lr, epochs, steps_per_epoch):
+def none(opt, lr, epochs, steps_per_epoch):
     """Constant learning rate."""
     return Schedule(tls.LambdaLR(opt, lambda _: 1.0), "epoch")
 
@@ -170,15 +175,11 @@ def warmup_cosine(opt, lr, epochs, steps_per_epoch, warmup_epochs: float = 1.0):
     return Schedule(tls.LambdaLR(opt, lambda s: warmup_cosine_factor(s, warmup, total)), "step")
 
 
-def build_schedule(name: str, opt, lr: float, epochs: int, steps_per_epoch: int, **args) -> Schedule:
-    return SCHEDULES.get(name)(opt, lr, epochs, steps_per_epoch, **args)
-
-
 def lr_curve(name: str, lr: float, epochs: int, steps_per_epoch: int, **args) -> list:
     """The lr at every step of a run, computed without training (for plots)."""
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p], lr=lr)
-    sch = build_schedule(name, opt, lr, epochs, steps_per_epoch, **args)
+    sch = SCHEDULES.build(name, opt, lr, epochs, steps_per_epoch, **args)
     out = []
     for _ in range(epochs):
         for _ in range(steps_per_epoch):
@@ -204,7 +205,7 @@ def cross_entropy(label_smoothing: float = 0.0) -> LossFn:
 
 
 @LOSSES.register("label_smoothing")
-def label_smoothed(label_smoothing: float = 0.1) -> LossFn:
+def label_smoothing(label_smoothing: float = 0.1) -> LossFn:
     """Cross-entropy with label smoothing (default 0.1, report 000's ImprovedCNN)."""
     return cross_entropy(label_smoothing)
 
@@ -225,7 +226,3 @@ def smooth_l1(beta: float = 1.0) -> LossFn:
 def bce_with_logits() -> LossFn:
     """Binary cross-entropy of sigmoid(logits) against the one-hot label (report 001)."""
     return lambda z, y: F.binary_cross_entropy_with_logits(z, _one_hot(z, y))
-
-
-def build_loss(name: str, **args) -> LossFn:
-    return LOSSES.get(name)(**args)

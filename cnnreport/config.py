@@ -11,19 +11,37 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-import hashlib
 import inspect
-import json
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from .cache import canonical_json, key_of
 
 SCHEMA_VERSION = 2  # 2: builder defaults filled into the *_args dicts; test curves always recorded
 
-# Fields that say how to run, not what to compute: left out of the hash so a result
-# computed on a GPU in bf16 is reused by a CPU build of the book.
+# Fields that say how to run or where a run comes from, not what to compute: left out of
+# the hash so a result computed on a GPU in bf16 is reused by a CPU build of the book, and
+# one training that two chapters share has one key.  The one list of them: everything
+# that needs "the fields that are not the result's identity" imports it from here.
 EXECUTION_FIELDS = ("device", "precision", "channels_last", "compile", "eval_batch_size",
-                    "checkpoint_every", "name")
+                    "checkpoint_every", "name", "chapter", "label")
+
+
+def provenance(config: Any) -> Tuple[str, str]:
+    """``(chapter, label)`` of a run config (a dict or a :class:`RunConfig`).
+
+    Read from the ``chapter`` and ``label`` fields; results stored before those fields
+    existed carry them only in ``name`` as ``"chapter: label"``, which is parsed then.
+    A config with neither gives ``("", name)``."""
+    d = config.to_dict() if isinstance(config, RunConfig) else dict(config or {})
+    chapter, label, name = d.get("chapter") or "", d.get("label") or "", d.get("name") or ""
+    if chapter:
+        return chapter, label or name
+    head, sep, tail = name.partition(": ")
+    if sep and head and " " not in head:  # a chapter name is one word
+        return head, tail
+    return "", label or name
 
 
 class ConfigError(ValueError):
@@ -90,7 +108,9 @@ class RunConfig:
     compile: bool = False               # torch.compile the model
     eval_batch_size: int = 1024         # images per evaluation batch
     checkpoint_every: int = 1           # epochs between checkpoints, 0 = never
-    name: str = ""                      # free label for tables and plots
+    name: str = ""                      # free display label for tables and plots
+    chapter: str = ""                   # provenance: the chapter that asked for the run ("" = none)
+    label: str = ""                     # provenance: its row or legend label in that chapter
 
     # -- construction and validation ---------------------------------------------------
     @classmethod
@@ -196,11 +216,11 @@ class RunConfig:
         return d
 
     def canonical_json(self) -> str:
-        return json.dumps(self.identity(), sort_keys=True, separators=(",", ":"), default=str)
+        return canonical_json(self.identity())
 
     def key(self) -> str:
-        """16 hex digits of the SHA-256 of the canonical JSON."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+        """The one cache hash (:func:`cnnreport.cache.key_of`) of :meth:`identity`."""
+        return key_of(self.identity())
 
     def replace(self, **changes: Any) -> "RunConfig":
         """A validated copy with some fields changed."""

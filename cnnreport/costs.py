@@ -148,10 +148,10 @@ def _meta_flops(model: str, shape: Tuple[int, int, int], args_json: str) -> floa
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .models import get_model
+    from .models import MODELS
     args = json.loads(args_json)
     with torch.device("meta"):
-        net = get_model(model, num_classes=10, in_channels=shape[0], **args).eval()
+        net = MODELS.build(model, num_classes=10, in_channels=shape[0], **args).eval()
         x = torch.zeros(2, *shape)
         with FlopCounterMode(display=False) as fc:
             net(x)
@@ -299,15 +299,15 @@ def measure(models: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .models import count_params, get_model, list_models
+    from .models import MODELS, count_params
     flops: Dict[Tuple[str, Tuple[int, int, int]], Tuple[float, float]] = {}
     params: Dict[str, Tuple[int, int]] = {}
-    for m in models or list_models():
+    for m in models or MODELS.names():
         for shape in sorted(set(DATASET_SHAPES.values()), reverse=True):
             row, counts = [], []
             try:
                 for w in (1.0, 0.5):
-                    net = get_model(m, num_classes=10, in_channels=shape[0], width=w).eval()
+                    net = MODELS.build(m, num_classes=10, in_channels=shape[0], width=w).eval()
                     with FlopCounterMode(display=False) as fc, torch.no_grad():
                         net(torch.zeros(2, *shape))
                     row.append(fc.get_total_flops() / 2)

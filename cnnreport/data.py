@@ -18,6 +18,7 @@ same files from torchvision's copies.
 """
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from .cache import atomic_write_bytes
 
 ENV_VAR = "CNNREPORT_DATA"
 DEFAULT_ROOT = Path("~/.cache/cnnreport/data")
@@ -179,15 +182,9 @@ def save_dataset(path: Union[str, os.PathLike], x_train, y_train, x_test, y_test
                   x_test=np.asarray(x_test, dtype=np.uint8), y_test=np.asarray(y_test, np.int64),
                   classes=np.asarray(list(classes), dtype=str))
     validate_arrays(path.stem, arrays, source=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from .config import EXECUTION_FIELDS
-
-from .plot_style import (as_list, fig_to_png, flat_config, fmt_value, png_img_tag,
-                         run_labels, varying_fields)
+from .config import EXECUTION_FIELDS, provenance
+from .plots.style import (as_list, fig_to_png, flat_config, fmt_value, png_img_tag, run_labels,
+                          varying_fields)
 
 # name -> (column header, getter).  Accuracies in percent, times in seconds.
 _COLUMNS: Dict[str, tuple] = {
@@ -36,9 +35,11 @@ DEFAULT_COLUMNS = ("run", "dataset", "model", "optimizer", "lr", "schedule", "ep
                    "test_acc", "best_val_acc", "best_epoch", "num_params", "train_time")
 
 # Config fields never offered as filters: they say how a run was executed, not what it was.
+# ``chapter`` is offered (see ``_flat``), read with ``config.provenance`` so results stored
+# before the field existed are sorted into their chapter too.
 _NOT_FILTERS = set(EXECUTION_FIELDS) - {"name"}
-# Filters in this order first (the chapter tag leads), then any other varying field.
-_FILTER_ORDER = ("name", "dataset", "model", "model_args.activation", "model_args.width",
+# Filters in this order first (the chapter leads), then any other varying field.
+_FILTER_ORDER = ("chapter", "name", "dataset", "model", "model_args.activation", "model_args.width",
                  "optimizer", "lr", "schedule", "loss", "batch_size", "epochs", "augment",
                  "weight_decay", "momentum", "seed")
 _METRICS = ("val_acc", "train_acc", "test_acc_curve", "val_loss", "train_loss", "lr",
@@ -71,6 +72,13 @@ def results_table(results, columns: Sequence[str] = DEFAULT_COLUMNS,
         rows.append(row)
     heads = [("run" if c == "run" else _COLUMNS[c][0] if c in _COLUMNS else c) for c in columns]
     return pd.DataFrame(rows, columns=heads)
+
+
+def _flat(result) -> Dict[str, str]:
+    """A result's flattened config with its chapter ("-" for none) as a field."""
+    flat = flat_config(result.config)
+    flat["chapter"] = provenance(result.config)[0] or "-"
+    return flat
 
 
 def _sort_key(text: str):
@@ -119,7 +127,7 @@ class Explorer:
         """Read the store again (new runs appear) and rebuild the filters."""
         import ipywidgets as W
         self.results = as_list(self._source)
-        self._flat = [flat_config(r.config) for r in self.results]
+        self._flat = [_flat(r) for r in self.results]
         fields = self._fields_arg or self._varying()
         self.filters = {}
         for f in fields:
@@ -134,6 +142,8 @@ class Explorer:
 
     def _varying(self) -> List[str]:
         found = varying_fields(self.results, skip=_NOT_FILTERS)
+        if len({fl["chapter"] for fl in self._flat}) > 1:
+            found = ["chapter"] + found
         return [f for f in _FILTER_ORDER if f in found] + [f for f in found if f not in _FILTER_ORDER]
 
     @property

@@ -11,16 +11,14 @@ paper looks along the step direction at a few step sizes eta:
 :func:`probe_step` measures these without disturbing training: weights, buffers (BatchNorm
 running statistics), ``.grad`` fields, train/eval flags and the torch RNG are restored
 bit for bit, and the optimizer is never touched.  :func:`train_with_probes` runs the one
-trainer (:func:`cnnreport.trainer.fit`) with a ``step_callback`` that probes every k-th
-step, and :func:`landscape_or_load` caches its arrays as JSON under the results store so
-the book re-renders without retraining.  :func:`loss_band` gives the per-step min/max
+trainer (:func:`cnnreport.training.fit`) with a callback (:class:`LandscapeProbes`) that
+probes every k-th step, and :func:`landscape_or_load` caches its arrays as JSON under the
+results store so the book re-renders without retraining.  :func:`loss_band` gives the per-step min/max
 training loss over several runs, the band report 000 fills.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import os
 from pathlib import Path
@@ -29,8 +27,10 @@ from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from .cache import key_of, read_json, write_json
 from .config import RunConfig
-from .store import ResultStore, atomic_write_bytes
+from .store import ResultStore
+from .training.callbacks import Callback
 
 DEFAULT_ETA_FACTORS = (0.5, 1.0, 2.0, 3.0, 4.0)   # step sizes as multiples of the lr
 PROBE_KEYS = ("step", "lr", "loss", "grad_norm", "loss_min", "loss_max", "gradpred_min",
@@ -136,9 +136,32 @@ def probe_step(model: torch.nn.Module, loss_fn: Callable, x: torch.Tensor, y: to
     }
 
 
+class LandscapeProbes(Callback):
+    """The training hook of :func:`train_with_probes`: :func:`probe_step` before every
+    ``probe_every``-th step's update, at etas = ``eta_factors`` x the step's lr.  Probes
+    restore everything they touch, but a callback that runs forward passes is not marked
+    ``observes_only``, so a probed run is never stored as a plain one."""
+
+    def __init__(self, probe_every: int, eta_factors: Sequence[float]):
+        if int(probe_every) < 1:
+            raise ValueError(f"probe_every must be >= 1, got {probe_every!r}")
+        self.probe_every, self.factors = int(probe_every), [float(f) for f in eta_factors]
+        self.record: Dict[str, list] = {k: [] for k in PROBE_KEYS + ("losses", "grad_pred")}
+
+    def on_step(self, ts, step: int, x: torch.Tensor, y: torch.Tensor) -> None:
+        if step % self.probe_every:
+            return
+        s = ts.setup
+        lr = s.optimizer.param_groups[0]["lr"]
+        p = probe_step(s.model, s.loss_fn, x, y, lr, [f * lr for f in self.factors])
+        p["step"] = step
+        for k in self.record:
+            self.record[k].append(p[k])
+
+
 def train_with_probes(config, probe_every: int = 10, eta_factors: Sequence[float] = DEFAULT_ETA_FACTORS,
                       data=None, progress: bool = True) -> Dict[str, Any]:
-    """Train ``config`` with :func:`cnnreport.trainer.fit` and probe every ``probe_every``-th
+    """Train ``config`` with :func:`cnnreport.training.fit` and probe every ``probe_every``-th
     step (steps 0, k, 2k, ...) before its update, at etas = ``eta_factors`` x current lr.
 
     The paper's setting is SGD at a fixed lr (``optimizer="sgd", schedule="none"``); the
@@ -147,41 +170,18 @@ def train_with_probes(config, probe_every: int = 10, eta_factors: Sequence[float
     the per-step training loss of the whole run), per-probe ``losses``/``grad_pred``
     lists, and the run's ``key``, ``config``, ``status``, ``test_acc``.
     """
-    from .trainer import fit
+    from .training import fit
 
-    if int(probe_every) < 1:
-        raise ValueError(f"probe_every must be >= 1, got {probe_every!r}")
+    probes = LandscapeProbes(probe_every, eta_factors)
     cfg = RunConfig.from_dict(config)
-    factors = [float(f) for f in eta_factors]
-    rec: Dict[str, list] = {k: [] for k in PROBE_KEYS + ("losses", "grad_pred")}
-
-    def on_step(step, model, x, y, loss_fn, opt):
-        if step % probe_every:
-            return
-        lr = opt.param_groups[0]["lr"]
-        p = probe_step(model, loss_fn, x, y, lr, [f * lr for f in factors])
-        p["step"] = step
-        for k in rec:
-            rec[k].append(p[k])
-
-    res = fit(cfg, store=None, progress=progress, data=data, step_callback=on_step)
-    return {**rec, "train_loss": list(res.steps["loss"]), "probe_every": int(probe_every),
-            "eta_factors": factors, "key": cfg.key(), "config": cfg.to_dict(),
+    res = fit(cfg, store=None, progress=progress, data=data, callbacks=[probes])
+    return {**probes.record, "train_loss": list(res.steps["loss"]), "probe_every": probes.probe_every,
+            "eta_factors": probes.factors, "key": cfg.key(), "config": cfg.to_dict(),
             "status": res.status, "test_acc": res.test_acc}
 
 
-def _to_json(o: Any) -> Any:
-    """JSON has no NaN/inf: write them as null (read back as NaN by :func:`_from_json`)."""
-    if isinstance(o, (float, np.floating)):
-        return float(o) if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: _to_json(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_to_json(v) for v in o]
-    return o
-
-
 def _from_json(o: Any) -> Any:
+    """Undo :func:`cnnreport.cache.json_safe` in the probe lists: null back to NaN."""
     if isinstance(o, list):
         return [float("nan") if v is None else _from_json(v) for v in o]
     return o
@@ -189,13 +189,14 @@ def _from_json(o: Any) -> Any:
 
 def cache_path(config, probe_every: int, eta_factors: Sequence[float],
                store: Union[ResultStore, str, os.PathLike, None] = None) -> Path:
-    """``<store root>/landscape/<config key>-<hash of the probe settings>.json`` (a subfolder,
-    so the store never mistakes it for a Result)."""
+    """``<store root>/landscape/<config key>-<settings key>.json``: the run's
+    :meth:`RunConfig.key`, then the one cache hash (:func:`cnnreport.cache.key_of`) of the
+    probe settings.  A subfolder, so the store never mistakes it for a Result."""
     root = store.root if isinstance(store, ResultStore) else ResultStore(store).root
     key = RunConfig.from_dict(config).key()
-    settings = json.dumps({"probe_every": int(probe_every), "eta_factors": [float(f) for f in eta_factors],
-                           "version": CACHE_VERSION}, sort_keys=True)
-    return root / "landscape" / f"{key}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}.json"
+    settings = key_of({"probe_every": int(probe_every), "eta_factors": [float(f) for f in eta_factors],
+                       "version": CACHE_VERSION})
+    return root / "landscape" / f"{key}-{settings}.json"
 
 
 def landscape_or_load(config, probe_every: int = 10, eta_factors: Sequence[float] = DEFAULT_ETA_FACTORS,
@@ -203,14 +204,11 @@ def landscape_or_load(config, probe_every: int = 10, eta_factors: Sequence[float
                       data=None, progress: bool = True) -> Dict[str, Any]:
     """The cached :func:`train_with_probes` arrays of ``config``, training first if absent."""
     path = cache_path(config, probe_every, eta_factors, store)
-    if path.is_file() and not force:
-        try:
-            d = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: unreadable landscape cache ({e}); delete it to recompute") from e
+    d = None if force else read_json(path, "landscape cache")
+    if d is not None:
         return {k: _from_json(v) if k != "config" else v for k, v in d.items()}
     out = train_with_probes(config, probe_every, eta_factors, data=data, progress=progress)
-    atomic_write_bytes(path, json.dumps(_to_json(out), separators=(",", ":")).encode())
+    write_json(path, out)
     return out
 
 

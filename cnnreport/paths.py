@@ -1,7 +1,13 @@
 """Where things live: the checkout, the book, the results folder of a profile.
 
 Standard library only, so every part of the project (the GPU queue included) resolves
-paths the same way.
+paths the same way.  The one home of:
+
+* :data:`PROFILES`, the parameter profiles (argparse choices, chapter texts, params/);
+* :func:`results_root`, the results folder of a profile (chapters, the book's timings,
+  sweeps, the planner and the queue), with :data:`RESULTS_ENV`, the variable that
+  ``cnnreport.run`` sets for a chapter's kernel and that :class:`cnnreport.store.ResultStore`
+  reads when it is given no folder.
 """
 from __future__ import annotations
 
@@ -25,10 +31,11 @@ def repo_root(start: Optional[Path] = None) -> Path:
     raise FileNotFoundError(f"no _config.yml in {p} or any parent: run from inside the cnnreport checkout")
 
 
-def results_root(profile: str, root: Union[str, Path, None] = None) -> Path:
+def results_root(profile: str, root: Union[str, Path, None] = None, *, from_env: bool = True) -> Path:
     """``$CNNREPORT_RESULTS`` (set by ``cnnreport.run`` for a chapter's kernel), else
-    ``<checkout>/results/<profile>``."""
-    env = os.environ.get(RESULTS_ENV)
+    ``<checkout>/results/<profile>``; ``from_env=False`` skips the variable (for the
+    code that decides what to set it to)."""
+    env = os.environ.get(RESULTS_ENV) if from_env else None
     if env:
         return Path(env)
     return Path(root or repo_root()) / "results" / profile

@@ -317,7 +317,8 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
         e.tier = first.tier
         e.claim_group = f"{first.chapter}/{first.group}"
         if first.name != e.config.get("name"):  # the config of the first use names the run
-            e.config = {**e.config, "name": first.name, "seed": first.seed}
+            e.config = {**e.config, "name": first.name, "chapter": first.chapter,
+                        "label": first.label, "seed": first.seed}
         _state(e, results)
     entries = [e for e in merged.values() if tier is None or e.tier <= int(tier)]
     if runs:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence
 
 from .params import ParameterError, declared, help_text, load_file, parse_value, validate
-from .paths import repo_root  # noqa: F401  (re-exported: chapters and tests import it from here)
+from .paths import RESULTS_ENV, repo_root, results_root  # repo_root re-exported: chapters and tests import it from here
 
 EXECUTED_DIR = "chapters"  # under book/: the executed notebooks Jupyter Book renders
 FAILED_DIR = "failed"      # under the executed folder: notebooks of failed runs, not rendered
@@ -203,10 +203,10 @@ def run_chapter(source: str, params: Optional[Dict[str, Any]] = None, params_fil
     out = Path(output) if output else src.parent / EXECUTED_DIR / f"{src.stem}.ipynb"
     nb.metadata["cnnreport"] = {"source": str(src.relative_to(root)), "profile": profile,
                                 "params_file": params_file, "parameters": values}
-    results = Path(results_dir) if results_dir else root / "results" / str(profile)
+    results = Path(results_dir) if results_dir else results_root(str(profile), root, from_env=False)
     # OpenMP threads that sleep instead of spinning while they wait: on a busy 2-core machine
     # spinning threads made CPU training several times slower, and idle it costs nothing.
-    kernel_env = {"CNNREPORT_RESULTS": str(results.resolve()), "CNNREPORT_PROFILE": str(profile),
+    kernel_env = {RESULTS_ENV: str(results.resolve()),
                   "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                   "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"), **(env or {})}
     with _environ(**kernel_env), _scratch_dir() as tmp:

@@ -1,24 +1,26 @@
 """The results store: one small JSON file per run, keyed by the hash of its config.
 
-``<root>/<key>.json`` holds a :class:`Result`; weights, when asked for, go beside it as
-``<key>.pt``.  Every write goes to a temporary file in the same folder and is renamed
-into place, so a reader never sees a torn file and concurrent writers of the same key
-leave one complete copy.  The root is the ``root`` argument, else ``$CNNREPORT_RESULTS``,
-else ``./results``.
+``<root>/<key>.json`` holds a :class:`Result` of a PyTorch run, keyed by
+:meth:`RunConfig.key`; weights, when asked for, go beside it as ``<key>.pt``.  The NumPy
+runs of :mod:`cnnreport.scratch` are Results too, in the subfolder ``<root>/scratch/``
+(see :mod:`cnnreport.scratch.store`), keyed by the same hash of their own config.  Files
+are written and read with :mod:`cnnreport.cache`: atomically, so a reader never sees a
+torn file and concurrent writers of one key leave one complete copy, and a file that
+does not parse is an error naming it.  The root is the ``root`` argument, else
+``$CNNREPORT_RESULTS``, else ``./results``.
 """
 from __future__ import annotations
 
-import json
-import math
 import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
+from .cache import CorruptFileError, read_json, write_json
 from .config import RunConfig
+from .paths import RESULTS_ENV
 
-ENV_VAR = "CNNREPORT_RESULTS"
+ENV_VAR = RESULTS_ENV  # named once, in cnnreport.paths
 
 # Per-epoch series in ``Result.history``, in this order.
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss_curve",
@@ -55,6 +57,9 @@ class Result:
     n_val: Optional[int] = None
     n_test: Optional[int] = None
     first_conv: List[Any] = field(default_factory=list)  # weights of the first conv layer (O, C, k, k), for filter plots
+    # What one kind of run records beyond the fields above; empty for PyTorch runs (and then
+    # not written).  NumPy runs: cpu_time, created, first_layer (the MLP's compact weights).
+    extra: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def diverged(self) -> bool:
@@ -73,12 +78,15 @@ class Result:
 
     @property
     def best_val_acc(self) -> Optional[float]:
-        va = self.history.get("val_acc") or []
+        # None where no validation pass ran (JSON has no NaN), or no split at all
+        va = [v for v in self.history.get("val_acc") or [] if v is not None and v == v]
         return max(va) if va else None
 
     def to_dict(self) -> Dict[str, Any]:
-        from dataclasses import asdict
-        return asdict(self)
+        d = asdict(self)
+        if not d["extra"]:  # PyTorch results keep the shape they were stored in
+            del d["extra"]
+        return d
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Result":
@@ -93,38 +101,8 @@ class Result:
                 f"status={self.status}, test_acc={acc}, best_epoch={self.best_epoch}, key={self.key})")
 
 
-def json_safe(o: Any) -> Any:
-    """JSON has no NaN/inf: write them as null so the file stays standard JSON.  NumPy
-    scalars become Python numbers."""
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: json_safe(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [json_safe(v) for v in o]
-    if getattr(o, "ndim", None) == 0 and hasattr(o, "item"):
-        return json_safe(o.item())
-    return o
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ResultStore:
-    """A folder of results keyed by config hash."""
+    """A folder of results keyed by config hash (``<root>/<key>.json``)."""
 
     def __init__(self, root: Union[str, os.PathLike, None] = None):
         self.root = Path(root if root is not None else os.environ.get(ENV_VAR, "results")).expanduser()
@@ -148,17 +126,17 @@ class ResultStore:
     def get(self, cfg: Union[RunConfig, str]) -> Optional[Result]:
         key = cfg if isinstance(cfg, str) else cfg.key()
         p = self.path(key)
-        if not p.is_file():
+        d = read_json(p, "result file")
+        if d is None:
             return None
         try:
-            return Result.from_dict(json.loads(p.read_text()))
-        except (json.JSONDecodeError, TypeError) as e:
-            raise ValueError(f"{p}: unreadable result file ({e}); delete it to recompute") from e
+            return Result.from_dict(d)
+        except TypeError as e:  # valid JSON, but not a Result (a field is missing)
+            raise CorruptFileError(f"{p}: not a result file ({e}). Delete it to recompute, or "
+                                   f"restore it from git or a results archive") from e
 
     def put(self, result: Result) -> Path:
-        p = self.path(result.key)
-        atomic_write_bytes(p, json.dumps(json_safe(result.to_dict()), separators=(",", ":")).encode())
-        return p
+        return write_json(self.path(result.key), result.to_dict())
 
     def delete(self, key: str) -> None:
         for p in (self.path(key), self.weights_path(key)):
@@ -168,9 +146,9 @@ class ResultStore:
         if not self.root.is_dir():
             return
         for p in sorted(self.root.glob("*.json")):
-            try:
-                yield Result.from_dict(json.loads(p.read_text()))
-            except (json.JSONDecodeError, TypeError):
+            try:  # a damaged file is skipped here; get() names it
+                yield Result.from_dict(read_json(p, "result file"))
+            except (CorruptFileError, TypeError):
                 continue
 
     def results(self) -> List[Result]:
@@ -182,21 +160,3 @@ class ResultStore:
     def __repr__(self) -> str:
         return f"ResultStore({str(self.root)!r}, {len(self)} results)"
 
-
-def run_or_load(config: Union[RunConfig, Dict[str, Any]], store: Union[ResultStore, str, os.PathLike, None] = None,
-                *, force: bool = False, progress: bool = True, save_weights: bool = False,
-                data=None) -> Result:
-    """Return the stored result of ``config``, training it first if it is not stored.
-
-    ``force=True`` trains again and overwrites.  An interrupted run resumes from its
-    checkpoint in ``<store>/checkpoints/<key>/``.
-    """
-    from .trainer import fit
-
-    cfg = RunConfig.from_dict(config)
-    store = store if isinstance(store, ResultStore) else ResultStore(store)
-    if not force:
-        found = store.get(cfg)
-        if found is not None:
-            return found
-    return fit(cfg, store=store, progress=progress, save_weights=save_weights, data=data)

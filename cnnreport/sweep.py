@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import itertools
 import json
 import os
@@ -48,6 +47,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+
+from .cache import key_of
+from .paths import results_root
 
 GLUE_PREFIX = "application/papermill.record/"  # myst_nb.glue(..., display=False) mime prefix
 TABLE_COLUMNS = ("run_id", "duration_s", "status", "error", "started", "finished", "notebook")
@@ -110,9 +112,8 @@ def expand(spec: Mapping[str, Any], defaults: Optional[Mapping[str, Any]] = None
 
 
 def run_id(params: Mapping[str, Any]) -> str:
-    """Short hash of the canonical JSON of a run's parameters."""
-    text = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha1(text.encode()).hexdigest()[:10]
+    """The run's name: the one cache hash (:func:`cnnreport.cache.key_of`) of its parameters."""
+    return key_of(dict(params))
 
 
 # -- one run, on a worker -----------------------------------------------------------------
@@ -298,12 +299,12 @@ def sweep(chapter: Union[str, Path], grid_or_path: Union[str, Path, Mapping[str,
     import pandas as pd
     from distributed import as_completed
     from tqdm.auto import tqdm
-    from .store import atomic_write_bytes
+    from .cache import atomic_write_bytes
 
     src, root, sets = _chapter_and_params(chapter, grid_or_path, profile)
     label = profile or next((p["profile"] for p in sets if p.get("profile")), "quick")
     name = Path(grid_or_path).stem if isinstance(grid_or_path, (str, Path)) else "sweep"
-    out = Path(out) if out else root / "results" / str(label) / "sweeps" / name
+    out = Path(out) if out else results_root(str(label), root, from_env=False) / "sweeps" / name
     markers, notebooks = out / "runs", out / "notebooks"
     ids = [run_id(p) for p in sets]
     done: Dict[str, Dict[str, Any]] = {}

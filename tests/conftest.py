@@ -36,6 +36,15 @@ def tiny_root(tmp_path):
     return tmp_path
 
 
+@pytest.fixture
+def tiny(tiny_root, monkeypatch):
+    """The tiny dataset, loaded through ``$CNNREPORT_DATA`` pointing at ``tiny_root``
+    (so code that loads ``"tiny"`` by name finds it too)."""
+    from cnnreport import data as D
+    monkeypatch.setenv(D.ENV_VAR, str(tiny_root))
+    return D.load_dataset("tiny")
+
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_HTML = ROOT / "_build" / "html"
 # What `make widgets-js` fetches; html_extra_path copies it into the built book's _static/.

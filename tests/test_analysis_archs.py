@@ -57,3 +57,37 @@ def test_quotes_in_band():
     assert math.isclose(tight["quote_range"], 2.78)
     wide = A.quotes_in_band(REPORT001_BASE_QUOTES, [87.0, 89.0, 91.0])
     assert wide["n_inside"] == 4 and math.isclose(wide["our_range"], 4.0)
+
+
+def _result(key, status="ok", epoch_time=(), per_class=(), confusion=()):
+    from cnnreport.store import Result
+    return Result(key=key, config={"model": "basic_cnn"}, status=status,
+                  history={"epoch_time": list(epoch_time)}, per_class_acc=list(per_class),
+                  confusion=[list(r) for r in confusion])
+
+
+def test_seconds_per_epoch_averages_finished_runs_only():
+    runs = [_result("a", epoch_time=[1.0, 3.0]), _result("b", epoch_time=[4.0]),
+            _result("c", status="diverged", epoch_time=[100.0]), _result("d", status="pending"),
+            _result("e")]                                     # finished but no epoch times
+    assert A.seconds_per_epoch(runs) == 3.0                   # mean of 2.0 and 4.0
+    assert math.isnan(A.seconds_per_epoch([_result("p", status="pending")]))
+    assert math.isnan(A.seconds_per_epoch([]))
+
+
+def test_mean_per_class_over_finished_runs():
+    import pytest
+    runs = [_result("a", per_class=[0.5, 1.0]), _result("b", per_class=[0.7, 0.8]),
+            _result("c", status="diverged", per_class=[0.0, 0.0]), _result("d")]
+    assert A.mean_per_class(runs) == [pytest.approx(0.6), pytest.approx(0.9)]
+    assert A.mean_per_class([_result("d", status="pending")]) == []
+
+
+def test_most_confused_pair_counts_both_directions():
+    classes = ["cat", "dog", "ship"]
+    conf = [[50, 6, 5],
+            [7, 50, 0],
+            [9, 0, 50]]        # cat->ship 5 + ship->cat 9 = 14 beats cat/dog 6 + 7 = 13
+    assert A.most_confused_pair(conf, classes) == {"cat", "ship"}
+    conf[1][0] = 9            # now cat/dog 15
+    assert A.most_confused_pair(conf, classes) == {"cat", "dog"}

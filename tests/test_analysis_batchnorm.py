@@ -54,3 +54,34 @@ def test_logit_spread_tells_a_constant_net_from_a_responsive_one():
     before = bn[1].running_mean.clone()
     assert abs(A.logit_spread(bn, x) - 1.0) < 0.05   # batch statistics: unit spread
     assert not bn.training and torch.equal(bn[1].running_mean, before)  # state restored
+
+
+def band(lo, hi):
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    return {"min": lo, "max": hi, "mean": (lo + hi) / 2, "n_runs": 4}
+
+
+def test_band_summary_compares_over_the_common_steps():
+    plain = band([1.0, 1.0, 1.0, 0.0], [3.0, 3.0, 2.0, 9.0])   # one step longer than BN's band
+    bn = band([1.0, 0.5, 0.5], [2.0, 1.5, 2.5])
+    s = A.band_summary({"VGG-A": [plain, None], "VGG-A-BN": [bn, bn]}, early_steps=2)
+    assert s["ready"] == [0] and s["steps"] == 3                  # seed 1 lacks a plain band
+    assert math.isclose(s["measures"]["VGG-A"]["width"], 5 / 3)   # the 4th step is not compared
+    assert math.isclose(s["measures"]["VGG-A-BN"]["top"], 2.0)
+    assert math.isclose(s["share_narrower"], 200 / 3)             # steps 1 and 2 of 3
+    assert math.isclose(s["share_lower"], 200 / 3)               # step 3: equal means, not lower
+    assert s["windows"]["VGG-A"] == (2.0, 1.0)
+    none = A.band_summary({"VGG-A": [None], "VGG-A-BN": [bn]}, early_steps=2)
+    assert none["ready"] == [] and none["steps"] is None and math.isnan(none["share_lower"])
+
+
+def test_small_readings():
+    assert A.fmt_or_na(float("nan")) == "n/a" and A.fmt_or_na(None) == "n/a"
+    assert A.fmt_or_na(0.12345) == "0.123" and A.fmt_or_na(7, "{}") == "7"
+    assert math.isnan(A.finite_mean([])) and math.isnan(A.finite_mean([float("nan")]))
+    assert A.finite_mean([1.0, float("nan"), 3.0]) == 2.0
+    assert A.epochs_text([4, None]) == "4, never"
+    assert A.number_list([0.001, 0.0005]) == "0.001, 0.0005"
+    assert A.profile_value(32, 32) == "32"
+    assert A.profile_value(1, 200) == "1 here; 200 at full"
+    assert A.round_numbers(81.7712) == 81.77 and A.round_numbers("pending") == "pending"

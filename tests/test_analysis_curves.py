@@ -54,3 +54,39 @@ def test_epochs_at_chance_counts_the_flat_start():
     assert epochs_at_chance(h) == 2
     assert epochs_at_chance({"train_loss": [0.5], "train_acc": [0.8]}) == 0
     assert epochs_at_chance({"train_loss": [ln10] * 3, "train_acc": [0.1] * 3}) == 3
+
+
+def _run(val_acc, status="ok", val_loss=None):
+    from cnnreport.store import Result
+    h = {"val_acc": list(val_acc)}
+    if val_loss is not None:
+        h["val_loss"] = list(val_loss)
+    return Result(key=str(val_acc), config={}, status=status, history=h)
+
+
+def test_mean_last_over_finished_runs():
+    from cnnreport.analysis.curves import mean_last
+    runs = [_run([0.5, 0.8]), _run([0.6, 0.9]), _run([0.1, 0.1], status="diverged")]
+    assert mean_last(runs) == pytest.approx(0.85)
+    assert math.isnan(mean_last([_run([], status="pending")]))
+
+
+def test_mean_epochs_to_reach_counts_a_miss_as_one_epoch_more():
+    from cnnreport.analysis.curves import mean_epochs_to_reach
+    assert mean_epochs_to_reach([_run([0.5, 0.8, 0.9]), _run([0.8, 0.9, 0.9])], 0.8) == (1.5, False)
+    # one seed never gets there: it counts 3 + 1 epochs; not every seed missed
+    assert mean_epochs_to_reach([_run([0.5, 0.8, 0.9]), _run([0.1, 0.2, 0.3])], 0.8) == (3.0, False)
+    assert mean_epochs_to_reach([_run([0.1, 0.2])], 0.8) == (3.0, True)
+    m, never = mean_epochs_to_reach([_run([0.9], status="pending")], 0.8)
+    assert math.isnan(m) and never is False
+
+
+def test_mean_late_roughness_over_finished_runs():
+    from cnnreport.analysis.curves import mean_late_roughness
+    steady = _run([0.5] * 6, val_loss=[1.0, 0.9, 0.8, 0.7, 0.6, 0.5])
+    jumpy = _run([0.5] * 6, val_loss=[1.0, 0.9, 0.8, 0.9, 0.7, 0.9])
+    assert mean_late_roughness([steady], "val_loss") == pytest.approx(0.0, abs=1e-12)
+    assert mean_late_roughness([jumpy], "val_loss") > 0.1
+    both = mean_late_roughness([steady, jumpy], "val_loss")
+    assert both == pytest.approx(mean_late_roughness([jumpy], "val_loss") / 2)
+    assert math.isnan(mean_late_roughness([_run([0.5], status="pending")], "val_loss"))

@@ -20,7 +20,7 @@ def registered():
                                                                         "input_shape": [3, 32, 32]})},
                            p["seeds"], extra=True))
     yield tinych
-    del E.EXPERIMENTS._table["tinych"]
+    E.EXPERIMENTS.unregister("tinych")
 
 
 def chapter(tmp_path, monkeypatch, profile, **params):
@@ -85,3 +85,20 @@ def test_settings_table_rows_and_sources():
         settings_table([("x", 1, "a blog", "no")])
     with pytest.raises(ValueError, match="is \\(setting, value, source, reason\\)"):
         settings_table([("x", 1, "report text")])
+
+
+def test_page_helpers_for_pending_runs(tmp_path, monkeypatch):
+    import myst_nb
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda k, v, display=False: glued.__setitem__(k, v))
+    ch = chapter(tmp_path, monkeypatch, "full")
+    done = Result(key="a", config={}, test_acc=0.9)
+    waiting = Result(key="b", config={}, status="pending")
+    runs = {"x": [done, waiting], "y": [waiting]}
+    assert ch.n_pending(runs) == 2 and "2 run(s) not computed yet" in ch.pending_note(runs).data
+    assert ch.pending_note({"x": [done]}).data == ""
+    assert ch.firsts(runs) == {"x": done}
+    ch.glue("a", 1.234, needs=runs["x"])
+    ch.glue("b", float("nan"), needs=[done])
+    ch.glue("c", 1.234, needs=[done])
+    assert glued == {"a": "pending (its runs wait for a GPU)", "b": "n/a", "c": "1.23"}

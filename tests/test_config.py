@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from cnnreport.components import (LOSSES, SCHEDULES, build_loss, lr_curve, warmup_cosine_factor)
-from cnnreport.config import ConfigError, RunConfig
+from cnnreport.components import LOSSES, SCHEDULES, lr_curve, warmup_cosine_factor
+from cnnreport.config import EXECUTION_FIELDS, ConfigError, RunConfig, provenance
 
 
 def test_defaults_validate_and_hash_stably():
@@ -120,7 +120,7 @@ def _hand(name):
 
 @pytest.mark.parametrize("name", LOSSES.names())
 def test_loss_matches_hand_computation(name):
-    assert float(build_loss(name)(Z, Y)) == pytest.approx(float(_hand(name)), rel=1e-12)
+    assert float(LOSSES.build(name)(Z, Y)) == pytest.approx(float(_hand(name)), rel=1e-12)
 
 
 def test_early_stopping_needs_a_validation_split():
@@ -145,3 +145,22 @@ def test_committed_results_are_stored_under_their_configs_key():
     for p in files:
         d = json.loads(p.read_text())
         assert RunConfig.from_dict(d["config"]).key() == p.stem == d["key"], p.name
+
+
+def test_execution_and_provenance_fields_leave_the_key_alone():
+    base = RunConfig.from_dict({"epochs": 2})
+    changed = base.replace(device="cpu", precision="fp32", eval_batch_size=64, checkpoint_every=0,
+                           name="losses: MSE", chapter="losses", label="MSE")
+    assert changed.key() == base.key()
+    assert {"chapter", "label", "name"} <= set(EXECUTION_FIELDS)
+    assert not set(EXECUTION_FIELDS) & set(base.identity())
+
+
+def test_provenance_reads_the_fields_then_the_old_name():
+    assert provenance({"chapter": "losses", "label": "MSE", "name": "anything"}) == ("losses", "MSE")
+    assert provenance(RunConfig.from_dict({"chapter": "kernels", "label": "3x3"})) == ("kernels", "3x3")
+    # Results stored before the fields existed carry them in the name only.
+    assert provenance({"name": "batchnorm: VGG-A with BN"}) == ("batchnorm", "VGG-A with BN")
+    assert provenance({"name": "resnet9-tt94"}) == ("", "resnet9-tt94")
+    assert provenance({"name": "lr 0.1: a free label"}) == ("", "lr 0.1: a free label")
+    assert provenance({}) == ("", "")

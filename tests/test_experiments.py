@@ -22,7 +22,8 @@ def test_group_keeps_labels_in_order():
 
 def test_run_config_names_chapter_and_label_and_sets_seed():
     r = E.seeded("losses", "001", {"MSE": {"model": "mlp"}}, [4])[0]
-    assert r.run_config() == {"model": "mlp", "seed": 4, "name": "losses: MSE"}
+    assert r.run_config() == {"model": "mlp", "seed": 4, "name": "losses: MSE",
+                              "chapter": "losses", "label": "MSE"}
 
 
 def test_builder_defaults_do_not_split_keys():
@@ -55,4 +56,4 @@ def test_a_run_of_another_chapter_is_refused():
         with pytest.raises(ValueError, match="returned a run of chapter 'other'"):
             E.runs_for("wrongch", {})
     finally:
-        del E.EXPERIMENTS._table["wrongch"]
+        E.EXPERIMENTS.unregister("wrongch")

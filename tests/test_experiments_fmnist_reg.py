@@ -163,13 +163,13 @@ def test_he_init_gives_input_dependent_logits(name):
     """With PyTorch's default init the plain stacks of report 002's nets start with nearly
     constant logits (plain SGD then sits at chance); He init keeps their spread."""
     import torch
-    from cnnreport.models import get_model
+    from cnnreport.models import MODELS
     torch.manual_seed(0)
     x = torch.randn(64, 1, 28, 28)
     spread = {}
     for init in ("default", "he"):
         torch.manual_seed(0)
-        model = get_model(name, init=init).eval()
+        model = MODELS.build(name, init=init).eval()
         with torch.no_grad():
             spread[init] = model(x).std(dim=0).mean().item()
     assert spread["he"] > 20 * spread["default"]

@@ -1,4 +1,5 @@
 import copy
+import json
 import math
 
 import numpy as np
@@ -8,8 +9,8 @@ from torch import nn
 
 import cnnreport.landscape as L
 from cnnreport import data as D
-from cnnreport.components import build_loss
-from cnnreport.models import get_model
+from cnnreport.components import LOSSES
+from cnnreport.models import MODELS
 from cnnreport.store import Result, ResultStore
 from cnnreport.trainer import fit
 
@@ -55,8 +56,8 @@ def _assert_same(a, b):
 @pytest.mark.parametrize("mode", ["train", "eval", "mixed"])
 def test_probe_restores_everything(optim, mode):
     torch.manual_seed(0)
-    model = get_model("vgg_a_bn", num_classes=4, width=0.125, dropout=0.5)
-    loss_fn = build_loss("cross_entropy")
+    model = MODELS.build("vgg_a_bn", num_classes=4, width=0.125, dropout=0.5)
+    loss_fn = LOSSES.build("cross_entropy")
     opt = (torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9) if optim == "sgd"
            else torch.optim.Adam(model.parameters(), lr=1e-3))
     x, y = torch.randn(8, 3, 32, 32), torch.arange(8) % 4
@@ -165,3 +166,24 @@ def test_loss_band():
     assert one["min"][0] == 1.0 and math.isnan(one["max"][1])
     with pytest.raises(ValueError):
         L.loss_band([])
+
+
+def test_landscape_cache_uses_the_one_hash_writer_and_reader(tmp_path, monkeypatch):
+    from cnnreport import cache
+    from cnnreport.config import RunConfig
+    path = L.cache_path(TINY, 3, (0.5, 1, 2), tmp_path)
+    settings = {"probe_every": 3, "eta_factors": [0.5, 1.0, 2.0], "version": L.CACHE_VERSION}
+    assert path == tmp_path / "landscape" / f"{RunConfig.from_dict(TINY).key()}-{cache.key_of(settings)}.json"
+    fake = {"step": [0, 3], "beta_smooth": [1.5, float("nan")], "losses": [[1.0, np.float32(2)], [3.0]],
+            "config": RunConfig.from_dict(TINY).to_dict(), "status": "ok"}
+    monkeypatch.setattr(L, "train_with_probes", lambda *a, **k: fake)
+    L.landscape_or_load(TINY, 3, (0.5, 1, 2), store=tmp_path)
+    assert json.loads(path.read_text())["beta_smooth"] == [1.5, None]  # standard JSON on disk
+    monkeypatch.setattr(L, "train_with_probes", lambda *a, **k: pytest.fail("retrained"))
+    back = L.landscape_or_load(TINY, 3, (0.5, 1, 2), store=tmp_path)
+    assert back["beta_smooth"][0] == 1.5 and math.isnan(back["beta_smooth"][1])  # NaN again
+    assert back["losses"] == [[1.0, 2.0], [3.0]] and not list(path.parent.glob("*.tmp"))
+    path.write_text('{"step": [0, ')  # a copy cut short
+    with pytest.raises(cache.CorruptFileError, match="Delete it to recompute") as e:
+        L.landscape_or_load(TINY, 3, (0.5, 1, 2), store=tmp_path)
+    assert str(path) in str(e.value) and "landscape cache" in str(e.value)

@@ -5,17 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnreport.models import (
-    ACTIVATIONS,
-    MODELS,
-    count_params,
-    get_activation,
-    get_model,
-    list_models,
-    model_info,
-    model_input_shape,
-    register_model,
-)
+from cnnreport.models import ACTIVATIONS, MODELS, count_params
 from cnnreport.registry import UnknownNameError
 
 torch.set_num_threads(2)
@@ -32,13 +22,13 @@ EXACT_PARAMS = {
 }
 APPROX_PARAMS = {"res9": 2.2e6, "simp_res9": 0.85e6}  # report 001, loose: +-15%
 
-ALL_MODELS = list_models()
+ALL_MODELS = MODELS.names()
 
 
 def _n_params(name: str, **config) -> int:
     """Parameter count without allocating or initialising weights (meta device)."""
     with torch.device("meta"):
-        return count_params(get_model(name, **config))
+        return count_params(MODELS.build(name, **config))
 
 
 def _batch(shape, batch=2, seed=0):
@@ -66,15 +56,15 @@ def test_registry_has_every_model():
 @pytest.mark.parametrize("name", ALL_MODELS)
 def test_forward_backward_native(name):
     torch.manual_seed(0)
-    model = get_model(name)
-    _forward_backward(model, model_input_shape(name), model_info(name).num_classes)
+    model = MODELS.build(name)
+    _forward_backward(model, MODELS.info(name).input_shape, MODELS.info(name).num_classes)
 
 
 @pytest.mark.parametrize("name", ALL_MODELS)
 def test_other_channels_and_classes(name):
-    c, h, w = model_input_shape(name)
+    c, h, w = MODELS.info(name).input_shape
     other = 1 if c != 1 else 3  # gray for the CIFAR nets, RGB for the MNIST ones
-    model = get_model(name, in_channels=other, num_classes=7).eval()
+    model = MODELS.build(name, in_channels=other, num_classes=7).eval()
     with torch.no_grad():
         out = model(_batch((other, h, w)))
     assert out.shape == (2, 7) and torch.isfinite(out).all()
@@ -82,8 +72,8 @@ def test_other_channels_and_classes(name):
 
 @pytest.mark.parametrize("name", ["lenet", "basic_cnn"])
 def test_gray_seven_classes_backward(name):
-    c, h, w = model_input_shape(name)
-    _forward_backward(get_model(name, in_channels=1, num_classes=7), (1, h, w), 7)
+    c, h, w = MODELS.info(name).input_shape
+    _forward_backward(MODELS.build(name, in_channels=1, num_classes=7), (1, h, w), 7)
 
 
 @pytest.mark.parametrize("name,expected", sorted(EXACT_PARAMS.items()))
@@ -102,11 +92,11 @@ def test_simp_res9_smaller_than_res9():
 
 
 def test_fixed_small_models():
-    assert count_params(get_model("lenet")) == 44_374  # 156 + 2416 + 32896 + 8256 + 650
-    assert count_params(get_model("mlp")) == 784 * 1000 + 1000 + 1000 * 10 + 10
-    assert count_params(get_model("mlp", hidden=[500, 100])) == (
+    assert count_params(MODELS.build("lenet")) == 44_374  # 156 + 2416 + 32896 + 8256 + 650
+    assert count_params(MODELS.build("mlp")) == 784 * 1000 + 1000 + 1000 * 10 + 10
+    assert count_params(MODELS.build("mlp", hidden=[500, 100])) == (
         784 * 500 + 500 + 500 * 100 + 100 + 100 * 10 + 10)
-    assert count_params(get_model("mlp", input_shape=(3, 32, 32), hidden=())) == 3072 * 10 + 10
+    assert count_params(MODELS.build("mlp", input_shape=(3, 32, 32), hidden=())) == 3072 * 10 + 10
 
 
 def test_fmnist_nets_stay_small():
@@ -115,7 +105,7 @@ def test_fmnist_nets_stay_small():
 
 
 def test_count_params_trainable_only():
-    model = get_model("lenet")
+    model = MODELS.build("lenet")
     total = count_params(model)
     model.features[0].conv.weight.requires_grad_(False)
     assert count_params(model) == total - 150
@@ -125,7 +115,7 @@ def test_count_params_trainable_only():
 @pytest.mark.parametrize("first_block", [[3], [7], [3, 3, 3], [3, 3], (5, 1)])
 @pytest.mark.parametrize("name", ["res9", "simp_res9"])
 def test_first_block_variants(name, first_block):
-    model = get_model(name, first_block=first_block, width=0.25)
+    model = MODELS.build(name, first_block=first_block, width=0.25)
     assert len(model.stem) == len(first_block)
     kernels = [layer.conv.kernel_size[0] for layer in model.stem]
     assert kernels == list(first_block)
@@ -133,69 +123,71 @@ def test_first_block_variants(name, first_block):
 
 
 def test_first_block_full_width_runs():
-    model = get_model("simp_res9", first_block=[3, 3], activation="gelu")
+    model = MODELS.build("simp_res9", first_block=[3, 3], activation="gelu")
     _forward_backward(model, (3, 32, 32), 10)
 
 
 @pytest.mark.parametrize("bad", [[], [4], [3, 2], [0], [-3], [3.0], "3", 3, [True], None])
 def test_bad_first_block_raises(bad):
     with pytest.raises(ValueError, match="first_block"):
-        get_model("simp_res9", first_block=bad)
+        MODELS.build("simp_res9", first_block=bad)
 
 
 def test_duplicate_registration_raises():
-    before = model_info("basic_cnn")
+    before = MODELS.info("basic_cnn")
 
     def another_basic_cnn(num_classes=10, in_channels=1):
         """Not a real model."""
         return nn.Linear(1, num_classes)
 
     with pytest.raises(ValueError, match="duplicate"):
-        register_model("basic_cnn", input_shape=(1, 8, 8))(another_basic_cnn)
+        MODELS.register("basic_cnn", input_shape=(1, 8, 8))(another_basic_cnn)
     with pytest.raises(ValueError, match="duplicate"):
-        register_model("BASIC_CNN")(another_basic_cnn)  # names are case-insensitive
+        MODELS.register("BASIC_CNN")(another_basic_cnn)  # names are case-insensitive
     # The failed registrations left the original entry and its metadata alone.
-    assert model_info("basic_cnn") == before
+    assert MODELS.info("basic_cnn") == before
     assert MODELS.get("basic_cnn") is not another_basic_cnn
-    assert list_models() == ALL_MODELS
+    assert MODELS.names() == ALL_MODELS
 
 
 def test_unknown_model_lists_allowed_names():
     with pytest.raises(UnknownNameError) as err:
-        get_model("resnet1000")
+        MODELS.build("resnet1000")
     message = str(err.value)
     assert "resnet1000" in message
     for name in ALL_MODELS:
         assert name in message
     with pytest.raises(KeyError):
-        model_input_shape("resnet1000")
+        MODELS.info("resnet1000").input_shape
 
 
 def test_unknown_config_key_is_reported():
     with pytest.raises(TypeError, match="first_block"):
-        get_model("basic_cnn", first_block=[3])
+        MODELS.build("basic_cnn", first_block=[3])
 
 
 def test_unknown_activation_lists_allowed_names():
     with pytest.raises(UnknownNameError, match="leaky_relu"):
-        get_model("lenet", activation="swish2")
+        MODELS.build("lenet", activation="swish2")
 
 
 def test_names_are_case_insensitive():
     assert _n_params("ResNet9") == EXACT_PARAMS["resnet9"]
-    assert isinstance(get_activation("GELU"), nn.GELU)
+    assert isinstance(ACTIVATIONS.build("GELU"), nn.GELU)
 
 
 def test_every_builder_has_a_summary():
-    for name, summary in MODELS.describe().items():
-        assert summary, f"{name} has no docstring summary"
-        assert model_info(name).summary == summary
+    for name in MODELS.names():
+        info = MODELS.info(name)
+        assert info.summary, f"{name} has no docstring summary"
+        assert info.summary == MODELS.get(name).__doc__.strip().splitlines()[0]
+        assert info.family in ("convnet", "mnist", "resnet")
 
 
 def test_input_shapes():
-    assert model_input_shape("resnet18") == (3, 32, 32)
+    assert MODELS.info("resnet18").input_shape == (3, 32, 32)
     for name in ("lenet", "mlp", "alexnet_fmnist", "vgg_fmnist"):
-        assert model_input_shape(name) == (1, 28, 28)
+        assert MODELS.info(name).input_shape == (1, 28, 28)
 
 
 ACTIVATION_TYPES = {
@@ -210,45 +202,45 @@ def test_activation_names():
 
 @pytest.mark.parametrize("act", sorted(ACTIVATION_TYPES))
 def test_activation_builds_fresh_and_works_in_models(act):
-    first, second = get_activation(act), get_activation(act)
+    first, second = ACTIVATIONS.build(act), ACTIVATIONS.build(act)
     assert isinstance(first, ACTIVATION_TYPES[act]) and first is not second
     for name, kw in [("lenet", {}), ("simp_res9", {"width": 0.25})]:
-        model = get_model(name, activation=act, **kw)
+        model = MODELS.build(name, activation=act, **kw)
         used = {type(m) for m in model.modules()}
         assert ACTIVATION_TYPES[act] in used
         # The default activation must be gone: the argument reaches every layer.
         default = nn.LeakyReLU if name == "lenet" else nn.ReLU
         if ACTIVATION_TYPES[act] is not default:
             assert default not in used
-        _forward_backward(model, model_input_shape(name), 10)
+        _forward_backward(model, MODELS.info(name).input_shape, 10)
 
 
 @pytest.mark.parametrize("name", ["vgg_a", "vgg_a_bn", "resnet18", "resnet9", "res9",
                                   "simp_res9", "residual_cnn", "basic_cnn", "lenet"])
 def test_width_shrinks(name):
     full = _n_params(name)
-    small_model = get_model(name, width=0.25)
+    small_model = MODELS.build(name, width=0.25)
     small = count_params(small_model)
     # Conv weights scale with width**2: a quarter width leaves well under a quarter.
     assert small < full / 4
-    _forward_backward(small_model, model_input_shape(name), 10)
+    _forward_backward(small_model, MODELS.info(name).input_shape, 10)
 
 
 def test_width_rejects_non_positive():
     with pytest.raises(ValueError, match="width"):
-        get_model("vgg_a", width=0)
+        MODELS.build("vgg_a", width=0)
 
 
 def test_improved_cnn_dropout_arg():
-    model = get_model("improved_cnn", dropout=0.3)
+    model = MODELS.build("improved_cnn", dropout=0.3)
     drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]
     assert [d.p for d in drops] == [0.3]
-    assert not any(isinstance(m, nn.Dropout) for m in get_model("improved_cnn", dropout=0).modules())
+    assert not any(isinstance(m, nn.Dropout) for m in MODELS.build("improved_cnn", dropout=0).modules())
 
 
 @pytest.mark.parametrize("name", ["alexnet_fmnist", "vgg_fmnist"])
 def test_fmnist_dropout_in_fc_layers(name):
-    model = get_model(name, dropout=0.7)
+    model = MODELS.build(name, dropout=0.7)
     drops = [m for m in model.classifier if isinstance(m, nn.Dropout)]
     assert len(drops) == 2 and all(d.p == 0.7 for d in drops)
     assert not any(isinstance(m, nn.Dropout) for m in model.features.modules())
@@ -258,21 +250,21 @@ def test_fmnist_dropout_in_fc_layers(name):
 
 
 def test_vgg_a_bn_differs_only_by_batchnorm():
-    plain, bn = get_model("vgg_a"), get_model("vgg_a_bn")
+    plain, bn = MODELS.build("vgg_a"), MODELS.build("vgg_a_bn")
     n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in bn.modules())
     assert n_bn == 8 and not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
     assert _n_params("vgg_a", batch_norm=True) == count_params(bn)
 
 
 def test_resnet9_has_no_biases():
-    model = get_model("resnet9")
+    model = MODELS.build("resnet9")
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             assert m.bias is None
 
 
 def test_eval_mode_is_deterministic():
-    model = get_model("simp_res9", activation="rrelu", width=0.25).eval()
+    model = MODELS.build("simp_res9", activation="rrelu", width=0.25).eval()
     x = _batch((3, 32, 32))
     with torch.no_grad():
         assert torch.equal(model(x), model(x))
@@ -286,9 +278,9 @@ def test_vgg_init_defaults_to_pytorch_and_he_is_an_argument(name):
         return next(m for m in model.modules() if isinstance(m, nn.Conv2d))
 
     torch.manual_seed(0)
-    plain = get_model(name, width=0.25)
+    plain = MODELS.build(name, width=0.25)
     torch.manual_seed(0)
-    explicit = get_model(name, width=0.25, init="default")
+    explicit = MODELS.build(name, width=0.25, init="default")
     torch.manual_seed(0)
     reference = nn.Conv2d(3, 16, 3, padding=1)          # PyTorch's own default draw
     assert torch.equal(first_conv(plain).weight, first_conv(explicit).weight)
@@ -296,10 +288,10 @@ def test_vgg_init_defaults_to_pytorch_and_he_is_an_argument(name):
     assert first_conv(plain).bias.abs().sum() > 0         # default biases are not zero
 
     torch.manual_seed(0)
-    he = get_model(name, width=0.25, init="he")
+    he = MODELS.build(name, width=0.25, init="he")
     conv = first_conv(he)
     fan_out = conv.out_channels * 9
     assert conv.bias.abs().sum() == 0
     assert abs(conv.weight.std().item() - (2 / fan_out) ** 0.5) < 0.2 * (2 / fan_out) ** 0.5
     with pytest.raises(ValueError, match="init must be one of"):
-        get_model(name, init="kaiming")
+        MODELS.build(name, init="kaiming")

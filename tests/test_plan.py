@@ -26,8 +26,8 @@ def register():
         added.append(name)
     yield add
     for name in added:
-        E.EXPERIMENTS._table.pop(name, None)
-        E.EXPERIMENTS._docs.pop(name, None)
+        if name in E.EXPERIMENTS:
+            E.EXPERIMENTS.unregister(name)
 
 
 def _no_data(*a, **k):
@@ -39,9 +39,12 @@ def full_plans():
     """The plan of every profile, built with dataset loading and training forbidden."""
     with pytest.MonkeyPatch.context() as mp:
         import cnnreport.data as D
-        import cnnreport.trainer as T
+        import importlib
+        import cnnreport.training as T
+        F = importlib.import_module("cnnreport.training.fit")  # the module; T.fit is the function
         mp.setattr(D, "load_dataset", _no_data)
-        mp.setattr(T, "fit", _no_data)
+        mp.setattr(T, "fit", _no_data)              # what run_or_load calls
+        mp.setattr(F, "build_setup", _no_data)      # what every training run goes through
         mp.setenv("CNNREPORT_DATA", "/nonexistent-data-root")
         return {p: P.build(p, results=f"/nonexistent-results/{p}") for p in PROFILES}
 

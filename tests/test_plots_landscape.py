@@ -1,17 +1,14 @@
-"""Landscape figures and summaries on synthetic records (no training)."""
+"""Loss bands, the min-max band overlay and the landscape probes on synthetic records (no training)."""
 import math
 
-import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # before pyplot is imported anywhere in this process
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from cnnreport import plots_landscape as PL  # noqa: E402
-from cnnreport.landscape import loss_band  # noqa: E402
-from cnnreport.store import Result  # noqa: E402
+from cnnreport import plots
+from cnnreport.landscape import loss_band
+from cnnreport.store import Result
+from synthetic_runs import labelled, no_pyplot_leaks, renders  # noqa: F401 (fixtures)
 
 
 def _result(lr, losses):
@@ -35,45 +32,45 @@ def _probe(n=6, factors=(0.5, 1.0, 2.0), lr=0.1, scale=1.0):
 def test_band_measures_and_common_length():
     a = loss_band([_result(1e-3, [3.0, 2.0, 1.0, 0.5]), _result(1e-4, [2.0, 2.5, float("nan"), 1.5])])
     b = loss_band([_result(1e-3, [2.2, 2.1, 2.0])])
-    assert PL.common_length({"a": a, "b": b}) == 3
-    m = PL.band_measures(a, n=3)
+    assert plots.common_length({"a": a, "b": b}) == 3
+    m = plots.band_measures(a, n=3)
     assert m["width"] == pytest.approx((1.0 + 0.5 + 0.0) / 3)
     assert m["top"] == pytest.approx((3.0 + 2.5 + 1.0) / 3) and m["bottom"] == pytest.approx(5 / 3)
-    assert m["steps"] == 3 and PL.band_measures(a)["steps"] == 4
-    empty = PL.band_measures({"min": [math.nan], "max": [math.nan]})
+    assert m["steps"] == 3 and plots.band_measures(a)["steps"] == 4
+    empty = plots.band_measures({"min": [math.nan], "max": [math.nan]})
     assert empty["steps"] == 0 and math.isnan(empty["width"])
 
 
 def test_loss_bands_figure():
     a = loss_band([_result(1e-3, [3.0, 2.0, 1.0, 0.5]), _result(1e-4, [2.0, 2.5, 1.2, 1.5])])
     b = loss_band([_result(1e-3, [2.2, 2.1, 2.0]), _result(1e-4, [2.4, 2.3, 2.1])])
-    fig = PL.loss_bands({"plain": a, "BN": b}, smooth=2)
+    fig = plots.loss_bands({"plain": a, "BN": b}, smooth=2)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     assert len(ax.collections) == 2 and len(ax.lines) == 2
     assert all(len(line.get_xdata()) == 3 for line in ax.lines)  # cut to the common steps
-    fig = PL.loss_bands({"plain": a, "BN": b}, common=False, show_mean=False, logy=True)
+    fig = plots.loss_bands({"plain": a, "BN": b}, common=False, show_mean=False, logy=True)
     assert not fig.axes[0].lines and fig.axes[0].get_yscale() == "log"
 
 
 def test_probe_betas_and_summary():
     p = _probe(scale=3.0)
-    betas = PL.probe_betas(p)
+    betas = plots.probe_betas(p)
     assert betas.shape == (6, 3)
     assert np.allclose(betas[np.isfinite(betas)], 3.0) and np.isnan(betas[2, 0])
-    s = PL.probe_summary(p)
+    s = plots.probe_summary(p)
     assert s["beta_smooth"] == pytest.approx(3.0) and s["loss_range"] == pytest.approx(0.9)
     assert s["gradpred_max"] == pytest.approx(np.median([3.0 * 2.0 * 0.1 * g for g in np.linspace(2, 1, 6)]))
-    assert PL.probe_summary(p, skip=3)["gradpred_max"] < s["gradpred_max"]
+    assert plots.probe_summary(p, skip=3)["gradpred_max"] < s["gradpred_max"]
     empty = {k: [] for k in ("lr", "grad_norm", "grad_pred", "loss_min", "loss_max", "gradpred_max",
                              "beta_smooth")}
     empty["eta_factors"] = [1.0, 2.0]
-    assert PL.probe_betas(empty).shape == (0, 2)
-    assert all(math.isnan(v) for v in PL.probe_summary(empty).values())
+    assert plots.probe_betas(empty).shape == (0, 2)
+    assert all(math.isnan(v) for v in plots.probe_summary(empty).values())
 
 
 def test_probe_measures_figure():
-    fig = PL.probe_measures({"plain": _probe(scale=5.0), "BN": _probe(scale=1.0)}, smooth=2, title="t")
+    fig = plots.probe_measures({"plain": _probe(scale=5.0), "BN": _probe(scale=1.0)}, smooth=2, title="t")
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     loss_ax, grad_ax, beta_ax = fig.axes
     assert [len(ax.collections) for ax in fig.axes] == [2, 2, 2]
@@ -81,9 +78,20 @@ def test_probe_measures_figure():
     assert loss_ax.get_yscale() == "linear" and grad_ax.get_yscale() == beta_ax.get_yscale() == "log"
     assert list(beta_ax.lines[0].get_xdata()) == [1, 6, 11, 16, 21, 26]
     assert beta_ax.get_xlabel() == "optimizer step" and loss_ax.get_xlabel() == ""
-    side = PL.probe_measures({"BN": _probe()}, stacked=False)
+    side = plots.probe_measures({"BN": _probe()}, stacked=False)
     assert all(ax.get_xlabel() == "optimizer step" for ax in side.axes)
     # A zero gradient change (eta = 0) must not break the log axis.
     p = _probe()
     p["grad_pred"][0][0], p["gradpred_min"][0] = 0.0, 0.0
-    assert isinstance(PL.probe_measures({"x": p}, logy=(True, True, True)), Figure)
+    assert isinstance(plots.probe_measures({"x": p}, logy=(True, True, True)), Figure)
+
+
+def test_band():
+    x = np.arange(50)
+    fig = renders(plots.band(x, np.sin(x) - 1, np.sin(x) + 1, "a", mid=np.sin(x), ylabel="loss"))
+    ax = fig.axes[0]
+    same = plots.band(x, np.zeros(50), np.ones(50), "b", ax=ax)
+    assert same is fig and len(ax.collections) == 2 and len(labelled(ax)) == 1
+    assert ax.collections[0].get_facecolor()[0].tolist() != ax.collections[1].get_facecolor()[0].tolist()
+    logfig = renders(plots.band(x, np.linspace(-1, 1, 50), np.linspace(1, 10, 50), logy=True))
+    assert logfig.axes[0].get_yscale() == "log"

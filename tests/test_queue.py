@@ -39,8 +39,8 @@ def register():
         added.append(name)
     yield add
     for name in added:
-        E.EXPERIMENTS._table.pop(name, None)
-        E.EXPERIMENTS._docs.pop(name, None)
+        if name in E.EXPERIMENTS:
+            E.EXPERIMENTS.unregister(name)
 
 
 def _qtest_with(long_cfg):

@@ -1,4 +1,4 @@
-"""The NumPy runs' results cache (cnnreport.scratch.store): keys, records, reuse, weights."""
+"""The NumPy runs' results (cnnreport.scratch.store, .config): keys, Results, reuse, weights."""
 import json
 import subprocess
 import sys
@@ -7,7 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cnnreport.cache import key_of
+from cnnreport.scratch import config as C
+from cnnreport.scratch import search
 from cnnreport.scratch import store as St
+from cnnreport.store import Result
 
 
 def tiny_mnist(n_train=120, n_test=40, seed=0):
@@ -53,10 +57,28 @@ def test_key_changes_with_every_setting():
     assert g1 != g2
 
 
-def test_key_depends_on_schema(monkeypatch):
-    before = St.config_key({})
-    monkeypatch.setattr(St, "SCHEMA_VERSION", St.SCHEMA_VERSION + 1)
-    assert St.config_key({}) != before
+def test_key_is_the_one_cache_hash_of_the_normalized_config():
+    c = St.normalize(SMALL)
+    assert St.config_key(SMALL) == key_of(c) and St.normalize(c) == c  # a stored config re-keys
+    assert c["framework"] == "numpy" and c["dataset"] == "mnist"
+    assert St.normalize(dict(SMALL, framework="numpy", dataset="mnist")) == c
+    with pytest.raises(ValueError, match="always 'numpy'"):
+        St.normalize({"framework": "torch"})
+
+
+def test_top_level_schedule_args_are_the_same_run():
+    a = C.normalize({"schedule": "step", "step_size": 5, "gamma": 0.5, "milestones": [3]})
+    b = C.normalize({"schedule": "step", "schedule_args": {"step_size": 5, "gamma": 0.5}})
+    assert a == b  # milestones do not apply to StepLR: dropped, like momentum of plain SGD
+    assert C.normalize({"gamma": 0.5})["schedule_args"] == {}
+
+
+def test_grid_points_are_run_configs():
+    c = search.grid_config({"lr": 0.01, "hidden": 500}, seed=3)
+    assert c == C.normalize({"lr": 0.01, "hidden": [500], "epochs": 20, "schedule": "step",
+                             "schedule_args": {"step_size": 5, "gamma": 1.0}, "seed": 3})
+    with pytest.raises(ValueError, match="unknown config keys"):
+        search.grid_config({"colour": 1})
 
 
 @pytest.mark.parametrize("bad, match", [({"colour": 1}, "unknown config keys"),
@@ -75,13 +97,14 @@ def test_run_or_load_trains_once_and_reuses(tmp_path, monkeypatch):
     rec = St.run_or_load(SMALL, tmp_path, data=data)
     path = tmp_path / "scratch" / f"{St.config_key(SMALL)}.json"
     assert path.is_file() and not list(path.parent.glob("*.tmp"))
-    assert json.loads(path.read_text()) == rec
-    h = rec["history"]
-    assert h["epochs_run"] == 2 and len(h["val_acc"]) == 2 and 0 <= h["test_acc"] <= 1
+    assert isinstance(rec, Result) and rec.key == path.stem
+    assert Result.from_dict(json.loads(path.read_text())) == rec
+    h = rec.history
+    assert rec.stopped_epoch == 2 and len(h["val_acc"]) == 2 and 0 <= rec.test_acc <= 1
     assert h["lr"] == [0.05, 0.025]  # the schedule reached the optimizer
-    assert h["train_size"] == 100 and h["val_size"] == 20  # 5:1 split
-    assert np.array(rec["confusion"]).sum() == 40 and rec["num_params"] == 784 * 16 + 16 + 170
-    assert rec["config"] == St.normalize(SMALL) and rec["wall_time"] > 0
+    assert rec.n_train == 100 and rec.n_val == 20 and rec.n_test == 40  # 5:1 split
+    assert np.array(rec.confusion).sum() == 40 and rec.num_params == 784 * 16 + 16 + 170
+    assert rec.config == St.normalize(SMALL) and rec.total_time > 0 and rec.extra["cpu_time"] > 0
 
     def boom(*a, **k):
         raise AssertionError("trained again")
@@ -94,17 +117,17 @@ def test_runs_are_deterministic_and_subsample_is_seeded(tmp_path):
     cfg = dict(SMALL, subsample=0.5)
     a = St.execute(cfg, data)
     b = St.execute(cfg, data)
-    assert a["history"]["train_loss"] == b["history"]["train_loss"]
-    assert a["history"]["train_size"] + a["history"]["val_size"] == 100
+    assert a.history["train_loss"] == b.history["train_loss"]
+    assert a.n_train + a.n_val == 100
     c = St.execute(dict(cfg, seed=1), data)
-    assert c["history"]["train_loss"] != a["history"]["train_loss"]
+    assert c.history["train_loss"] != a.history["train_loss"]
 
 
 def test_first_layer_weights_mlp_and_lenet(tmp_path):
     data = tiny_mnist(n_train=60, n_test=20)
     rec = St.run_or_load(dict(SMALL, hidden=[80], epochs=1), tmp_path, data=data)
     W = St.decode_first_layer(rec)
-    assert W.shape == (St.N_UNITS, 784) and rec["first_layer"]["of_units"] == 80
+    assert W.shape == (St.N_UNITS, 784) and rec.extra["first_layer"]["of_units"] == 80
     model, _, _ = St.build(dict(SMALL, hidden=[80]))  # same seed: the initial weights
     full = model.layers[1].params["W"].T[:St.N_UNITS]
     assert not np.allclose(W, full, atol=1e-3)  # trained, so it moved ...
@@ -115,17 +138,18 @@ def test_first_layer_weights_mlp_and_lenet(tmp_path):
     assert (err <= np.abs(full).max(axis=1) / 254 + 1e-7).all()
     cnn = St.run_or_load({"model": "lenet", "epochs": 1, "lr": 0.01}, tmp_path, data=data)
     K = St.decode_first_layer(cnn)
-    assert K.shape == (6, 1, 5, 5)
+    assert K.shape == (6, 1, 5, 5) and np.array(cnn.first_conv).shape == (6, 1, 5, 5)
+    assert "first_layer" not in cnn.extra  # the kernels live in the Result's own field
 
 
 def test_weights_false_keeps_none_and_later_request_retrains(tmp_path):
     data = tiny_mnist(n_train=60, n_test=20)
     cfg = dict(SMALL, epochs=1)
     rec = St.run_or_load(cfg, tmp_path, data=data, weights=False)
-    assert "first_layer" not in rec and St.decode_first_layer(rec) is None
+    assert "first_layer" not in rec.extra and St.decode_first_layer(rec) is None
     assert St.run_or_load(cfg, tmp_path, weights=False) == rec
     again = St.run_or_load(cfg, tmp_path, data=data, weights=True)
-    assert again["first_layer"]["shape"] == [16, 784]  # fewer units than N_UNITS: all kept
+    assert again.extra["first_layer"]["shape"] == [16, 784]  # fewer units than N_UNITS: all kept
 
 
 def test_records_stay_small(tmp_path):
@@ -139,9 +163,10 @@ def test_as_result_feeds_the_book_plots(tmp_path):
     data = tiny_mnist(n_train=60, n_test=20)
     rec = St.run_or_load(dict(SMALL, patience=1), tmp_path, data=data)
     r = St.as_result(rec)
-    assert r.status == "ok" and r.test_acc == rec["history"]["test_acc"]
-    assert r.history["epoch"] == list(range(1, rec["history"]["epochs_run"] + 1))
+    assert r.status == "ok" and r.test_acc == rec.test_acc and r.key == rec.key
+    assert r.history["epoch"] == list(range(1, rec.stopped_epoch + 1))
     assert len(r.per_class_acc) == 10 and r.config["model"] == "mlp (NumPy)"
+    assert rec.config["model"] == "mlp"  # the stored Result is not relabelled
     cnn = St.as_result(St.run_or_load({"model": "lenet", "epochs": 1, "lr": 0.01}, tmp_path, data=data))
     assert np.array(cnn.first_conv).shape == (6, 1, 5, 5)
 

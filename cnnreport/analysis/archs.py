@@ -117,3 +117,30 @@ def quotes_in_band(quotes: Sequence[float], ours: Sequence[float], k: float = 3.
     inside = [lo <= q <= hi for q in quotes]
     return {"mean": m, "std": s, "lo": lo, "hi": hi, "inside": inside, "n_inside": sum(inside),
             "our_range": max(v) - min(v), "quote_range": max(quotes) - min(quotes)}
+
+
+def seconds_per_epoch(results: Sequence) -> float:
+    """Mean training seconds per epoch over the finished runs (``status == "ok"``) that
+    recorded epoch times: each run's mean epoch time, then their mean; NaN if none."""
+    import numpy as np
+    t = [np.mean(r.history["epoch_time"]) for r in results
+         if r.status == "ok" and r.history.get("epoch_time")]
+    return float(np.mean(t)) if t else float("nan")
+
+
+def mean_per_class(results: Sequence) -> List[float]:
+    """Per-class test accuracy averaged over the finished runs that recorded it; [] if none."""
+    import numpy as np
+    rows = [r.per_class_acc for r in results if r.status == "ok" and r.per_class_acc]
+    return list(np.mean(rows, axis=0)) if rows else []
+
+
+def most_confused_pair(confusion: Sequence[Sequence[float]], classes: Sequence[str]) -> set:
+    """The two classes most often taken for each other in a confusion matrix (rows true,
+    columns predicted), counting both directions: ``{classes[i], classes[j]}``."""
+    import numpy as np
+    c = np.array(confusion, dtype=float)
+    sym = c + c.T
+    np.fill_diagonal(sym, -1)
+    i, j = np.unravel_index(np.argmax(sym), sym.shape)
+    return {classes[i], classes[j]}

@@ -71,3 +71,30 @@ def epochs_at_chance(history: Mapping[str, Sequence[float]], num_classes: int = 
             break
         n += 1
     return n
+
+
+# -- over the seeds of one configuration: ``results`` are Result objects; only finished
+# runs (``status == "ok"``) count.
+
+def _ok(results) -> list:
+    return [r for r in results if r.status == "ok"]
+
+
+def mean_last(results, key: str = "val_acc") -> float:
+    """Mean over finished runs of the last value of history curve ``key``; NaN if none."""
+    return mean_finite([r.history[key][-1] for r in _ok(results)])
+
+
+def mean_epochs_to_reach(results, level: float, key: str = "val_acc") -> tuple[float, bool]:
+    """Mean over finished runs of the first epoch whose ``key`` value reaches ``level``, and
+    whether no run ever reached it.  A run that never reaches it counts one epoch more than
+    it trained (a lower bound); (NaN, False) without a finished run."""
+    rs = _ok(results)
+    hit = [epochs_to_reach(r.history[key], level) for r in rs]
+    never = bool(rs) and all(h is None for h in hit)
+    return mean_finite([h if h is not None else len(r.history[key]) + 1 for h, r in zip(hit, rs)]), never
+
+
+def mean_late_roughness(results, key: str) -> float:
+    """Mean over finished runs of :func:`late_roughness` of history curve ``key``."""
+    return mean_finite([late_roughness(r.history.get(key) or []) for r in _ok(results)])

@@ -17,7 +17,7 @@ plain stack.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..registry import Registry
@@ -56,8 +56,10 @@ class Run:
         return TIER_CLAIM if self.replica == 0 else TIER_SEEDS
 
     def run_config(self) -> Dict[str, Any]:
-        """The config with its seed and a readable name (``chapter: label``)."""
-        return {**self.config, "seed": self.seed, "name": f"{self.chapter}: {self.label}"}
+        """The config with its seed, its provenance (the ``chapter`` and ``label``
+        fields, which do not change the key) and a display name ``chapter: label``."""
+        return {**self.config, "seed": self.seed, "name": f"{self.chapter}: {self.label}",
+                "chapter": self.chapter, "label": self.label}
 
 
 def seeded(chapter: str, group: str, configs: Mapping[str, Mapping[str, Any]], seeds: Sequence[int],

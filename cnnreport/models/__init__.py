@@ -1,37 +1,17 @@
 """The PyTorch model zoo.
 
-Every architecture of the five reports is registered by name::
+Every architecture of the five reports is registered by name in :data:`MODELS`::
 
-    from cnnreport.models import get_model, list_models, model_input_shape
-    model = get_model("simp_res9", activation="gelu", first_block=[3, 3])
+    from cnnreport.models import MODELS
+    model = MODELS.build("simp_res9", activation="gelu", first_block=[3, 3])
+    MODELS.names(), MODELS.info("simp_res9").input_shape
 
 Importing this package registers the builders but builds no model.
 """
-from cnnreport.models._api import (
-    MODELS,
-    ModelInfo,
-    count_params,
-    get_model,
-    list_models,
-    model_info,
-    model_input_shape,
-    register_model,
-)
-from cnnreport.models.layers import ACTIVATIONS, ConvBNAct, get_activation
+from cnnreport.models._api import MODELS, count_params
+from cnnreport.models.layers import ACTIVATIONS, ConvBNAct
 
 # Imported for their registration side effect.
 from cnnreport.models import convnets, mnist, resnets  # noqa: E402,F401  isort:skip
 
-__all__ = [
-    "ACTIVATIONS",
-    "MODELS",
-    "ConvBNAct",
-    "ModelInfo",
-    "count_params",
-    "get_activation",
-    "get_model",
-    "list_models",
-    "model_info",
-    "model_input_shape",
-    "register_model",
-]
+__all__ = ["ACTIVATIONS", "MODELS", "ConvBNAct", "count_params"]

@@ -16,8 +16,8 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from cnnreport.models._api import register_model
-from cnnreport.models.layers import ConvBNAct, check_activation, get_activation, scaled
+from cnnreport.models._api import MODELS
+from cnnreport.models.layers import ACTIVATIONS, ConvBNAct, check_activation, scaled
 
 #: One conv in a stage: its output channels, or (channels, kernel size).
 ConvSpec = Union[int, Tuple[int, int]]
@@ -106,7 +106,7 @@ class ConvNet(nn.Module):
             head.append(nn.Linear(n, width_h))
             if hidden_bn:
                 head.append(nn.BatchNorm1d(width_h))
-            head.append(get_activation(activation))
+            head.append(ACTIVATIONS.build(activation))
             if dropout > 0:
                 head.append(nn.Dropout(dropout))
             n = width_h
@@ -129,7 +129,7 @@ class ConvNet(nn.Module):
 # --------------------------------------------------------------------------------------
 # Report 000
 # --------------------------------------------------------------------------------------
-@register_model("basic_cnn", input_shape=(3, 32, 32))
+@MODELS.register("basic_cnn", input_shape=(3, 32, 32), family="convnet")
 def basic_cnn(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
               width: float = 1.0) -> ConvNet:
     """Report 000 BasicCNN: 3 conv3x3 (32-64-128) each + act + maxpool, fc 2048-512-10.
@@ -140,7 +140,7 @@ def basic_cnn(num_classes: int = 10, in_channels: int = 3, *, activation: str = 
                    input_size=(32, 32), hidden=(512,), activation=activation, width=width)
 
 
-@register_model("improved_cnn", input_shape=(3, 32, 32))
+@MODELS.register("improved_cnn", input_shape=(3, 32, 32), family="convnet")
 def improved_cnn(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
                  dropout: float = 0.5, width: float = 1.0) -> ConvNet:
     """Report 000 ImprovedCNN: 6 conv3x3+BN+act (64,128 | 256,256 | 512,512), pool per pair.
@@ -168,7 +168,7 @@ def _vgg_a(num_classes: int, in_channels: int, batch_norm: bool, activation: str
                    batch_norm=batch_norm, conv_bias=True, dropout=dropout, width=width, init=init)
 
 
-@register_model("vgg_a", input_shape=(3, 32, 32))
+@MODELS.register("vgg_a", input_shape=(3, 32, 32), family="convnet")
 def vgg_a(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
           width: float = 1.0, dropout: float = 0.0, batch_norm: bool = False,
           init: str = "default") -> ConvNet:
@@ -184,7 +184,7 @@ def vgg_a(num_classes: int = 10, in_channels: int = 3, *, activation: str = "rel
     return _vgg_a(num_classes, in_channels, batch_norm, activation, width, dropout, init)
 
 
-@register_model("vgg_a_bn", input_shape=(3, 32, 32))
+@MODELS.register("vgg_a_bn", input_shape=(3, 32, 32), family="convnet")
 def vgg_a_bn(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
              width: float = 1.0, dropout: float = 0.0, init: str = "default") -> ConvNet:
     """VGG-A with BatchNorm2d after every conv, before the activation.

@@ -19,10 +19,12 @@ from cnnreport.registry import Registry
 # --------------------------------------------------------------------------------------
 # Activations
 # --------------------------------------------------------------------------------------
-#: name -> factory returning a *fresh* ``nn.Module`` (keyword arguments optional).  Fresh instances
-#: matter: RReLU carries state (its training flag) and forward hooks used by the
-#: visualisation code must see one module per position in the network.
-ACTIVATIONS = Registry("activation")
+#: name -> factory returning a *fresh* ``nn.Module`` (keyword arguments go to the torch
+#: constructor, e.g. ``ACTIVATIONS.build("leaky_relu", negative_slope=0.1)``).  Fresh
+#: instances matter: RReLU carries state (its training flag) and forward hooks used by
+#: the visualisation code must see one module per position in the network.
+#: Metadata: ``torch_class``, the ``torch.nn`` class built.
+ACTIVATIONS = Registry("activation", defaults={"torch_class": None})
 
 
 def _register_activation(name: str, cls: Callable[..., nn.Module]) -> None:
@@ -31,7 +33,7 @@ def _register_activation(name: str, cls: Callable[..., nn.Module]) -> None:
 
     make.__name__ = name
     make.__doc__ = f"torch.nn.{cls.__name__} (fresh instance; kwargs go to its constructor)"
-    ACTIVATIONS.register(name, make)
+    ACTIVATIONS.register(name, make, torch_class=cls)
 
 
 # None of these is in-place: an in-place activation overwrites the tensor a forward
@@ -49,16 +51,6 @@ for _name, _cls in [
 ]:
     _register_activation(_name, _cls)
 del _name, _cls
-
-
-def get_activation(name: str, **kwargs: Any) -> nn.Module:
-    """Return a new activation module for ``name`` (case-insensitive).
-
-    Extra keyword arguments go to the torch constructor, e.g.
-    ``get_activation("leaky_relu", negative_slope=0.1)``.  An unknown name raises
-    :class:`cnnreport.registry.UnknownNameError` listing the allowed names.
-    """
-    return ACTIVATIONS.build(name, **kwargs)
 
 
 def check_activation(name: Optional[str]) -> None:
@@ -126,7 +118,7 @@ class ConvBNAct(nn.Sequential):
         if batch_norm:
             layers["bn"] = nn.BatchNorm2d(out_channels)
         if activation is not None:
-            layers["act"] = get_activation(activation)
+            layers["act"] = ACTIVATIONS.build(activation)
         super().__init__(layers)
 
 
@@ -155,7 +147,7 @@ class BasicBlock(nn.Module):
         self.conv1 = ConvBNAct(in_channels, out_channels, 3, stride, activation=activation)
         self.conv2 = ConvBNAct(out_channels, out_channels, 3, 1, activation=None)
         self.shortcut = _shortcut(in_channels, out_channels, stride)
-        self.act = get_activation(activation)
+        self.act = ACTIVATIONS.build(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, Cin, H, W)
         out = self.conv2(self.conv1(x))  # (B, Cout, H/s, W/s)
@@ -180,7 +172,7 @@ class SimpleBottleneck(nn.Module):
         self.reduce = ConvBNAct(in_channels, mid, 1, 1, activation=activation)
         self.conv = ConvBNAct(mid, out_channels, 3, stride, activation=None)
         self.shortcut = _shortcut(in_channels, out_channels, stride)
-        self.act = get_activation(activation)
+        self.act = ACTIVATIONS.build(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, Cin, H, W)
         out = self.conv(self.reduce(x))  # (B, Cout, H/s, W/s)

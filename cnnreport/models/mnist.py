@@ -20,14 +20,14 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from cnnreport.models._api import register_model
+from cnnreport.models._api import MODELS
 from cnnreport.models.convnets import ConvNet
-from cnnreport.models.layers import check_activation, get_activation, scaled
+from cnnreport.models.layers import ACTIVATIONS, check_activation, scaled
 
 MNIST_SHAPE = (1, 28, 28)
 
 
-@register_model("alexnet_fmnist", input_shape=MNIST_SHAPE)
+@MODELS.register("alexnet_fmnist", input_shape=MNIST_SHAPE, family="mnist")
 def alexnet_fmnist(num_classes: int = 10, in_channels: int = 1, *, activation: str = "relu",
                    dropout: float = 0.5, hidden: Sequence[int] = (512, 512),
                    batch_norm: bool = False, width: float = 1.0, init: str = "he") -> ConvNet:
@@ -54,7 +54,7 @@ def alexnet_fmnist(num_classes: int = 10, in_channels: int = 1, *, activation: s
                    init=init)
 
 
-@register_model("vgg_fmnist", input_shape=MNIST_SHAPE)
+@MODELS.register("vgg_fmnist", input_shape=MNIST_SHAPE, family="mnist")
 def vgg_fmnist(num_classes: int = 10, in_channels: int = 1, *, activation: str = "relu",
                dropout: float = 0.5, hidden: Sequence[int] = (512, 512),
                batch_norm: bool = False, width: float = 1.0, init: str = "he") -> ConvNet:
@@ -76,7 +76,7 @@ def vgg_fmnist(num_classes: int = 10, in_channels: int = 1, *, activation: str =
                    init=init)
 
 
-@register_model("lenet", input_shape=MNIST_SHAPE)
+@MODELS.register("lenet", input_shape=MNIST_SHAPE, family="mnist")
 def lenet(num_classes: int = 10, in_channels: int = 1, *, activation: str = "leaky_relu",
           width: float = 1.0) -> ConvNet:
     """Report 004 LeNet-like CNN: conv5x5 1->6, pool, conv5x5 6->16, pool, fc 256-128-64-10.
@@ -102,7 +102,7 @@ class MLP(nn.Module):
         for h in hidden:
             if isinstance(h, bool) or not isinstance(h, int) or h < 1:
                 raise ValueError(f"hidden sizes must be positive ints, got {list(hidden)!r}")
-            layers += [nn.Linear(n, h), get_activation(activation)]
+            layers += [nn.Linear(n, h), ACTIVATIONS.build(activation)]
             n = h
         layers.append(nn.Linear(n, num_classes))
         self.net = nn.Sequential(*layers)
@@ -111,7 +111,7 @@ class MLP(nn.Module):
         return self.net(x)  # (B, num_classes)
 
 
-@register_model("mlp", input_shape=MNIST_SHAPE)
+@MODELS.register("mlp", input_shape=MNIST_SHAPE, family="mnist")
 def mlp(num_classes: int = 10, in_channels: int = 1, *, hidden: Sequence[int] = (1000,),
         activation: str = "leaky_relu", input_shape: Optional[Tuple[int, int, int]] = None,
         width: float = 1.0) -> MLP:

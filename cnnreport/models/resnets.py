@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from cnnreport.models._api import register_model
+from cnnreport.models._api import MODELS
 from cnnreport.models.layers import (
     BasicBlock,
     BlockFactory,
@@ -100,7 +100,7 @@ class ResNet(nn.Module):
         return self.fc(x)  # (B, num_classes)
 
 
-@register_model("residual_cnn", input_shape=(3, 32, 32))
+@MODELS.register("residual_cnn", input_shape=(3, 32, 32), family="resnet")
 def residual_cnn(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
                  width: float = 1.0) -> ResNet:
     """Report 000 ResidualCNN: conv3x3 stem, 3 stages x 2 basic blocks (64-128-256), 4x4 pool.
@@ -114,7 +114,7 @@ def residual_cnn(num_classes: int = 10, in_channels: int = 3, *, activation: str
                   head_pool=4)
 
 
-@register_model("resnet18", input_shape=(3, 32, 32))
+@MODELS.register("resnet18", input_shape=(3, 32, 32), family="resnet")
 def resnet18(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
              width: float = 1.0) -> ResNet:
     """ResNet-18, CIFAR variant: conv3x3+BN+act stem (no 7x7, no max-pool), [2,2,2,2] blocks.
@@ -132,7 +132,7 @@ RES9_WIDTHS = (64, 128, 256, 256)
 RES9_DEPTHS = (1, 1, 1, 1)
 
 
-@register_model("res9", input_shape=(3, 32, 32))
+@MODELS.register("res9", input_shape=(3, 32, 32), family="resnet")
 def res9(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
          first_block: Sequence[int] = (3,), width: float = 1.0) -> ResNet:
     """Report 001 Res9: ResNet-18 (CIFAR) halved to one basic block per stage, 64-128-256-256.
@@ -157,7 +157,7 @@ def res9(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu
     return _res9(num_classes, in_channels, activation, first_block, width, BasicBlock)
 
 
-@register_model("simp_res9", input_shape=(3, 32, 32))
+@MODELS.register("simp_res9", input_shape=(3, 32, 32), family="resnet")
 def simp_res9(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
               first_block: Sequence[int] = (3,), width: float = 1.0,
               reduction: int = 2) -> ResNet:
@@ -218,7 +218,7 @@ class ResNet9(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))  # (B, num_classes)
 
 
-@register_model("resnet9", input_shape=(3, 32, 32))
+@MODELS.register("resnet9", input_shape=(3, 32, 32), family="resnet")
 def resnet9(num_classes: int = 10, in_channels: int = 3, *, activation: str = "relu",
             width: float = 1.0) -> ResNet9:
     """Report 003 ResNet-9 (fast CIFAR design), 64-128-256-512, no conv or fc bias.

@@ -6,6 +6,10 @@ accuracy only: the test column is shown for comparison with the report, which ra
 its grid on test accuracy.  The table is a plain list of dicts so the package needs no
 pandas; ``to_dataframe`` converts it when pandas is installed and ``format_table``
 prints it either way.
+
+A grid point is a NumPy run config (:mod:`cnnreport.scratch.config`, the one schema:
+``{"lr": 0.1, "gamma": 0.5}``); what the grid does not set comes from
+:data:`GRID_DEFAULTS`, the report's search settings (20 epochs at a constant rate).
 """
 from __future__ import annotations
 
@@ -15,40 +19,24 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .model import lenet, mlp
-from .optim import make_optimizer, make_schedule
+from .config import build, normalize
 from .train import train
 
-#: Every key a grid or a base config may set, with its default.
-DEFAULTS: Dict[str, object] = {
-    "model": "mlp", "hidden": (1000,), "activation": "leaky_relu", "weight_decay": 0.0,
-    "optimizer": "momentum", "lr": 0.1, "momentum": 0.9,
-    "schedule": "step", "step_size": 5, "gamma": 1.0, "milestones": (),
-    "epochs": 20, "batch_size": 32, "patience": None, "augment": False,
-}
+#: What a grid point does not set: report 004's search ran 20 epochs of StepLR(5) with
+#: gamma 1 (a constant rate, unless the grid sets gamma).  Every other setting has the
+#: schema's default (:data:`cnnreport.scratch.config.DEFAULTS`).
+GRID_DEFAULTS: Dict[str, object] = {"epochs": 20, "schedule": "step", "step_size": 5, "gamma": 1.0}
 
 
-def build_run(config: Mapping[str, object], dtype=None, seed: Optional[int] = 0):
-    """(model, optimizer, schedule) for one configuration (missing keys: DEFAULTS)."""
-    unknown = set(config) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown config keys {sorted(unknown)}; allowed: {sorted(DEFAULTS)}")
-    c = {**DEFAULTS, **config}
-    if c["model"] == "mlp":
-        model = mlp(hidden=c["hidden"], activation=c["activation"],
-                    weight_decay=c["weight_decay"], dtype=dtype, seed=seed)
-    elif c["model"] == "lenet":
-        model = lenet(activation=c["activation"], weight_decay=c["weight_decay"],
-                      dtype=dtype, seed=seed)
-    else:
-        raise ValueError(f"unknown model {c['model']!r}; choose 'mlp' or 'lenet'")
-    opt_kw = {"momentum": c["momentum"]} if c["optimizer"] in ("momentum", "nesterov") else {}
-    optimizer = make_optimizer(str(c["optimizer"]), model, lr=float(c["lr"]), **opt_kw)
-    sched = c["schedule"]
-    kw = {"step": {"step_size": c["step_size"], "gamma": c["gamma"]},
-          "multistep": {"milestones": c["milestones"], "gamma": c["gamma"]},
-          "exponential": {"gamma": c["gamma"]}}.get(str(sched).lower(), {})
-    return model, optimizer, make_schedule(sched, optimizer, **kw)
+def grid_config(config: Mapping[str, object], dtype=None, seed: int = 0) -> Dict[str, object]:
+    """The normalized run config of a grid point (missing settings: :data:`GRID_DEFAULTS`)."""
+    return normalize({**GRID_DEFAULTS, **config, "seed": seed,
+                      **({} if dtype is None else {"dtype": dtype})})
+
+
+def build_run(config: Mapping[str, object], dtype=None, seed: int = 0):
+    """(model, optimizer, schedule) of a grid point."""
+    return build(grid_config(config, dtype, seed))
 
 
 def expand_grid(param_grid: Mapping[str, Sequence]) -> List[Dict[str, object]]:
@@ -70,14 +58,14 @@ def subsample(x: np.ndarray, y: np.ndarray, fraction: float, seed: Optional[int]
 
 
 def grid_search(param_grid: Mapping[str, Sequence], data: Mapping[str, np.ndarray],
-                subsample_fraction: float = 0.1, seed: Optional[int] = 0,
+                subsample_fraction: float = 0.1, seed: int = 0,
                 base: Optional[Mapping[str, object]] = None, dtype=None,
                 progress: bool = False, verbose: bool = True) -> List[Dict[str, object]]:
     """Train one model per grid point on the same seeded subsample of the training
     set (itself split 5:1 into train/val) and evaluate on the full test set.
 
     param_grid: e.g. {"lr": [1e-1, 1e-2, 1e-3], "hidden": [500, 1000, 2000],
-      "weight_decay": [1e-2, 1e-3, 1e-4]}; keys from :data:`DEFAULTS`.
+      "weight_decay": [1e-2, 1e-3, 1e-4]}; keys of a NumPy run config.
     base: fixed settings for every run (e.g. {"epochs": 20, "gamma": 1}).
     Returns a list of row dicts: the grid values, then val_acc, val_loss, best_epoch,
     test_acc, test_loss, epochs_run and seconds.
@@ -87,14 +75,13 @@ def grid_search(param_grid: Mapping[str, Sequence], data: Mapping[str, np.ndarra
     rows = []
     combos = expand_grid(param_grid)
     for i, point in enumerate(combos, 1):
-        cfg = {**(base or {}), **point}
-        model, opt, sched = build_run(cfg, dtype=dtype, seed=seed)
-        c = {**DEFAULTS, **cfg}
+        c = grid_config({**(base or {}), **point}, dtype=dtype, seed=seed)
+        model, opt, sched = build(c)
         t0 = time.perf_counter()
         # Same seed for every run: identical split, order and init up to the grid values.
-        h = train(model, sub, epochs=int(c["epochs"]), batch_size=int(c["batch_size"]),
-                  optimizer=opt, schedule=sched, patience=c["patience"],
-                  augment=bool(c["augment"]), progress=progress, seed=seed)
+        h = train(model, sub, epochs=c["epochs"], batch_size=c["batch_size"], optimizer=opt,
+                  schedule=sched, val_fraction=c["val_fraction"], patience=c["patience"],
+                  augment=c["augment"], progress=progress, seed=seed)
         row = {**point, "val_acc": h.best_val_acc, "val_loss": h.val_loss[h.best_epoch - 1],
                "best_epoch": h.best_epoch, "test_acc": h.test_acc, "test_loss": h.test_loss,
                "epochs_run": h.epochs_run, "seconds": time.perf_counter() - t0}

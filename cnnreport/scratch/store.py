@@ -1,28 +1,28 @@
-"""A results cache for NumPy runs: one small JSON file per run, keyed by its config.
+"""NumPy runs as ordinary results: trained once, stored as a :class:`~cnnreport.store.Result`.
 
-The torch trainer's store (:mod:`cnnreport.store`) keys a ``RunConfig``; the NumPy runs
-have their own, smaller set of settings, so they get their own cache here, in
-``<root>/scratch/<key>.json``.  The key hashes the canonical JSON of the normalized
-config (every default filled in, numbers as numbers, settings that do not apply
-dropped) plus :data:`SCHEMA_VERSION`, so the same run written two ways shares one file
-and a change in what a record holds invalidates old files.
+A NumPy run's :class:`~cnnreport.store.Result` lives in the profile's results folder
+under the subfolder :data:`SUBFOLDER`, ``<root>/scratch/<key>.json``, read and written by
+the same :class:`~cnnreport.store.ResultStore` as the PyTorch runs.  The subfolder keeps
+the two key spaces apart: a PyTorch result's key hashes a ``RunConfig``, a NumPy one's
+hashes the normalized NumPy config (:func:`~cnnreport.scratch.config.config_key`), and
+its ``config`` field is that normalized config, so the key can be checked against it.
 
-A record holds the :class:`~cnnreport.scratch.train.History` dict, the test confusion
-matrix, timing (wall and CPU seconds, load average, thread settings) and, unless
-``weights=False``, a compact copy of the first layer's weights for the pictures:
+The Result holds the curves, the test result of the best validation epoch, the confusion
+matrix, timing (``train_time``, wall ``total_time``, and ``extra["cpu_time"]``) and the
+environment (thread settings, load average); unless ``weights=False`` also a compact
+copy of the first layer's weights for the pictures:
 
-* a Linear layer: the first :data:`N_UNITS` hidden units' 784 weights, quantized to
-  int8 per unit (value = q * scale / 127) and base64-encoded: ~70 KB instead of
-  ~400 KB as decimal text, and 1/254 of a unit's range is far finer than a picture shows;
-* a Conv2D layer: all kernels, rounded to 4 decimals.
+* LeNet's first convolution: all kernels, rounded to 4 decimals, in ``first_conv``;
+* the MLP's first Linear layer: in ``extra["first_layer"]``, the first :data:`N_UNITS`
+  hidden units' 784 weights quantized to int8 per unit (value = q * scale / 127) and
+  base64-encoded: ~70 KB instead of ~400 KB as decimal text, and 1/254 of a unit's range
+  is far finer than a picture shows.
 
 Like the rest of :mod:`cnnreport.scratch` this module never imports torch.
 """
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import math
 import os
 import platform
@@ -32,93 +32,27 @@ from typing import Any, Dict, Mapping, Optional, Union
 
 import numpy as np
 
-from ..store import atomic_write_bytes, json_safe
+from ..cache import json_safe
+from ..store import Result, ResultStore
+from .config import DEFAULTS, build, config_key, normalize  # noqa: F401 (the schema, re-exported)
 from .conv import Conv2D
 from .layers import Linear
-from .model import lenet, mlp
-from .optim import make_optimizer, make_schedule
 from .search import subsample
 from .train import load_mnist, prepare_images, train
 
-SCHEMA_VERSION = 1
-N_UNITS = 64  # hidden units whose weights a record keeps for the pictures
-
-#: Every setting of a run with its default.  ``subsample`` is the fraction of the
-#: training images drawn (seeded by ``seed``) before the 5:1 train/validation split.
-DEFAULTS: Dict[str, Any] = {
-    "model": "mlp", "hidden": [1000], "activation": "leaky_relu", "weight_decay": 0.0,
-    "optimizer": "momentum", "lr": 0.1, "momentum": 0.9, "schedule": "none",
-    "schedule_args": {}, "epochs": 5, "batch_size": 32, "patience": None, "augment": False,
-    "subsample": 1.0, "val_fraction": 1 / 6, "seed": 0, "dtype": "float32",
-}
-_SCHEDULE_ARGS = {"none": (), "step": ("step_size", "gamma"), "multistep": ("milestones", "gamma"),
-                  "exponential": ("gamma",)}
+SUBFOLDER = "scratch"  # NumPy results: <results root>/scratch/<key>.json
+N_UNITS = 64  # hidden units whose weights a result keeps for the pictures
+CLASSES = [str(i) for i in range(10)]
 
 
-def normalize(config: Mapping[str, Any]) -> Dict[str, Any]:
-    """The config with defaults filled in and values in canonical form; raises
-    ValueError naming an unknown key or a bad value."""
-    unknown = set(config) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown config keys {sorted(unknown)}; allowed: {sorted(DEFAULTS)}")
-    c = {**DEFAULTS, **config}
-    out: Dict[str, Any] = {}
-    out["model"] = str(c["model"]).lower()
-    if out["model"] not in ("mlp", "lenet"):
-        raise ValueError(f"model {c['model']!r}: choose 'mlp' or 'lenet'")
-    # LeNet's layer sizes are fixed by the report: a hidden setting does not apply.
-    out["hidden"] = ([int(h) for h in np.atleast_1d(c["hidden"])] if out["model"] == "mlp" else None)
-    act = str(c["activation"]).lower().replace("-", "_")
-    out["activation"] = {"leakyrelu": "leaky_relu"}.get(act, act)
-    wd = c["weight_decay"]
-    out["weight_decay"] = float(wd) if np.ndim(wd) == 0 else [float(v) for v in wd]
-    out["optimizer"] = str(c["optimizer"]).lower()
-    out["lr"] = float(c["lr"])
-    # Momentum only matters to the momentum optimizers.
-    out["momentum"] = float(c["momentum"]) if out["optimizer"] in ("momentum", "nesterov") else None
-    sched = "none" if c["schedule"] is None else str(c["schedule"]).lower()
-    if sched not in _SCHEDULE_ARGS:
-        raise ValueError(f"schedule {c['schedule']!r}: choose one of {sorted(_SCHEDULE_ARGS)}")
-    args = dict(c["schedule_args"] or {})
-    bad = set(args) - set(_SCHEDULE_ARGS[sched])
-    if bad:
-        raise ValueError(f"schedule {sched!r} takes {list(_SCHEDULE_ARGS[sched])}, not {sorted(bad)}")
-    canon = {"step_size": int, "gamma": float, "milestones": lambda m: sorted(int(v) for v in m)}
-    out["schedule"], out["schedule_args"] = sched, {k: canon[k](v) for k, v in sorted(args.items())}
-    out["epochs"], out["batch_size"] = int(c["epochs"]), int(c["batch_size"])
-    out["patience"] = None if c["patience"] is None else int(c["patience"])
-    out["augment"] = bool(c["augment"])
-    out["subsample"], out["val_fraction"] = float(c["subsample"]), float(c["val_fraction"])
-    if not 0 < out["subsample"] <= 1:
-        raise ValueError(f"subsample {c['subsample']!r}: a fraction in (0, 1]")
-    out["seed"] = int(c["seed"])
-    out["dtype"] = np.dtype(c["dtype"]).name
-    return out
-
-
-def config_key(config: Mapping[str, Any]) -> str:
-    """16 hex digits of the SHA-256 of the canonical JSON of the normalized config."""
-    text = json.dumps({"schema": SCHEMA_VERSION, "config": normalize(config)}, sort_keys=True,
-                      separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def results_store(root: Union[str, os.PathLike]) -> ResultStore:
+    """The store of NumPy results of the results folder ``root``."""
+    return ResultStore(Path(root) / SUBFOLDER)
 
 
 def record_path(config: Mapping[str, Any], root: Union[str, os.PathLike]) -> Path:
-    return Path(root) / "scratch" / f"{config_key(config)}.json"
-
-
-def build(config: Mapping[str, Any]):
-    """(model, optimizer, schedule) of a normalized config."""
-    c = normalize(config)
-    if c["model"] == "mlp":
-        model = mlp(hidden=c["hidden"], activation=c["activation"], weight_decay=c["weight_decay"],
-                    dtype=c["dtype"], seed=c["seed"])
-    else:
-        model = lenet(activation=c["activation"], weight_decay=c["weight_decay"], dtype=c["dtype"],
-                      seed=c["seed"])
-    kw = {} if c["momentum"] is None else {"momentum": c["momentum"]}
-    opt = make_optimizer(c["optimizer"], model, lr=c["lr"], **kw)
-    return model, opt, make_schedule(c["schedule"], opt, **c["schedule_args"])
+    """Where the result of ``config`` is stored under the results folder ``root``."""
+    return results_store(root).path(config_key(config))
 
 
 # ----------------------------------------------------------------------------- weights
@@ -140,16 +74,28 @@ def encode_first_layer(model, n_units: int = N_UNITS) -> Dict[str, Any]:
             "data": base64.b64encode(q.tobytes()).decode("ascii")}
 
 
-def decode_first_layer(record: Mapping[str, Any]) -> Optional[np.ndarray]:
-    """The stored first-layer weights: (n_units, in_features) for an MLP, (O, C, k, k)
-    for a CNN; None when the record kept none."""
-    enc = record.get("first_layer")
-    if not enc:
-        return None
+def _decode(enc: Mapping[str, Any]) -> np.ndarray:
     if enc["kind"] == "conv":
         return np.array(enc["values"], np.float32)
     q = np.frombuffer(base64.b64decode(enc["data"]), np.int8).reshape(enc["shape"])
-    return (q.astype(np.float32) * np.array(enc["scale"], np.float32)[:, None] / 127)
+    return q.astype(np.float32) * np.array(enc["scale"], np.float32)[:, None] / 127
+
+
+def decode_first_layer(result: Union[Result, Mapping[str, Any]]) -> Optional[np.ndarray]:
+    """The stored first-layer weights of a NumPy Result: (n_units, in_features) for an
+    MLP, (O, C, k, k) for a CNN; None when it kept none.  Also takes a mapping
+    ``{"first_layer": <encoding>}`` (an :func:`encode_first_layer` value)."""
+    if isinstance(result, Result):
+        if result.first_conv:
+            return np.array(result.first_conv, np.float32)
+        enc = result.extra.get("first_layer")
+    else:
+        enc = result.get("first_layer")
+    return _decode(enc) if enc else None
+
+
+def has_weights(result: Result) -> bool:
+    return bool(result.first_conv or result.extra.get("first_layer"))
 
 
 # ----------------------------------------------------------------------------- runs
@@ -160,9 +106,43 @@ def _environment() -> Dict[str, Any]:
             "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
 
+def make_result(config: Mapping[str, Any], history: Mapping[str, Any], *, confusion, num_params: int,
+                wall_time: float, cpu_time: float, environment: Mapping[str, Any], created: str,
+                first_layer: Optional[Mapping[str, Any]] = None) -> Result:
+    """The Result of one NumPy run from what it measured.
+
+    history: a :meth:`cnnreport.scratch.train.History.to_dict`; its test result is the
+      best validation epoch's (``test_acc``), the only one a NumPy run records.
+    first_layer: an :func:`encode_first_layer` value, or None to keep no weights."""
+    c = normalize(config)
+    h = history
+    n = len(h["train_loss"])
+    conf = np.asarray(confusion, np.int64)
+    per_class = (np.diag(conf) / np.maximum(conf.sum(1), 1)).tolist()
+    bad = any(v is None or not math.isfinite(v) for v in h["train_loss"])
+    extra: Dict[str, Any] = {"cpu_time": cpu_time, "created": created}
+    first_conv = []
+    if first_layer and first_layer["kind"] == "conv":
+        first_conv = first_layer["values"]
+    elif first_layer:
+        extra["first_layer"] = dict(first_layer)
+    return Result(
+        key=config_key(c), config=c, status="diverged" if bad else "ok",
+        reason="early stopped" if h["stopped_early"] else "",
+        history={"epoch": list(range(1, n + 1)), "train_loss": h["train_loss"],
+                 "train_acc": h["train_acc"], "val_loss": h["val_loss"], "val_acc": h["val_acc"],
+                 "lr": h["lr"], "epoch_time": h["epoch_time"]},
+        best_epoch=h["best_epoch"], stopped_epoch=n, early_stopped=bool(h["stopped_early"]),
+        test_loss=h["test_loss"], test_acc=h["test_acc"], per_class_acc=per_class,
+        confusion=conf.tolist(), classes=list(CLASSES), num_params=int(num_params),
+        train_time=h["train_time"], total_time=wall_time, environment=dict(environment),
+        n_train=h["train_size"], n_val=h["val_size"], n_test=int(conf.sum()),
+        first_conv=first_conv, extra=extra)
+
+
 def execute(config: Mapping[str, Any], data: Optional[Mapping[str, np.ndarray]] = None,
-            progress: bool = False, weights: bool = True) -> Dict[str, Any]:
-    """Train one run (no caching) and return its record."""
+            progress: bool = False, weights: bool = True) -> Result:
+    """Train one run (no caching) and return its Result."""
     c = normalize(config)
     data = data if data is not None else load_mnist()
     x, y = data["x_train"], data["y_train"]
@@ -180,68 +160,42 @@ def execute(config: Mapping[str, Any], data: Optional[Mapping[str, np.ndarray]] 
     yt = np.asarray(data["y_test"], np.int64)
     confusion = np.bincount(yt * 10 + pred, minlength=100).reshape(10, 10)
     env["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    record = {"schema": SCHEMA_VERSION, "key": config_key(c), "config": c,
-              "history": hist.to_dict(), "num_params": model.num_params(),
-              "confusion": confusion.tolist(), "n_test": int(len(yt)),
-              "wall_time": wall, "cpu_time": cpu, "environment": env,
-              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    if weights:
-        record["first_layer"] = encode_first_layer(model)
-    return json_safe(record)
+    result = make_result(c, json_safe(hist.to_dict()), confusion=confusion,
+                         num_params=model.num_params(), wall_time=wall, cpu_time=cpu,
+                         environment=env, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                         first_layer=encode_first_layer(model) if weights else None)
+    # What a reader gets back from the file: JSON values (NaN as None), not NumPy ones.
+    return Result.from_dict(json_safe(result.to_dict()))
 
 
-def load(config: Mapping[str, Any], root: Union[str, os.PathLike]) -> Optional[Dict[str, Any]]:
-    """The stored record of ``config``, or None."""
-    p = record_path(config, root)
-    if not p.is_file():
-        return None
-    try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{p}: unreadable record ({e}); delete it to recompute") from e
+def load(config: Mapping[str, Any], root: Union[str, os.PathLike]) -> Optional[Result]:
+    """The stored Result of ``config`` under the results folder ``root``, or None."""
+    return results_store(root).get(config_key(config))
 
 
 def run_or_load(config: Mapping[str, Any], root: Union[str, os.PathLike], *,
                 data: Optional[Mapping[str, np.ndarray]] = None, progress: bool = False,
-                weights: bool = True, force: bool = False) -> Dict[str, Any]:
-    """The stored record of ``config`` under ``<root>/scratch/``, training it first if
-    it is missing (or if ``weights`` are wanted and the stored record kept none).
+                weights: bool = True, force: bool = False) -> Result:
+    """The stored Result of ``config`` under ``<root>/scratch/``, training it first if
+    it is missing (or if ``weights`` are wanted and the stored one kept none).
 
     data: MNIST arrays (x_train, y_train, x_test, y_test); loaded with
       :func:`~cnnreport.scratch.train.load_mnist` only when a run must train.
     """
     if not force:
         found = load(config, root)
-        if found is not None and (found.get("first_layer") or not weights):
+        if found is not None and (has_weights(found) or not weights):
             return found
-    record = execute(config, data, progress=progress, weights=weights)
-    atomic_write_bytes(record_path(config, root), json.dumps(record, separators=(",", ":")).encode())
-    return record
+    result = execute(config, data, progress=progress, weights=weights)
+    results_store(root).put(result)
+    return result
 
 
-def as_result(record: Mapping[str, Any]):
-    """The record as a :class:`cnnreport.store.Result`, so the book's plots and tables
-    take NumPy and torch runs alike.  (Imported lazily: that module is torch-free too,
-    but the training code here never needs it.)"""
-    from ..store import Result
-    h, c = record["history"], record["config"]
-    n = len(h["train_loss"])
-    conf = np.array(record["confusion"], float)
-    per_class = (np.diag(conf) / np.maximum(conf.sum(1), 1)).tolist()
-    bad = any(v is None or not math.isfinite(v) for v in h["train_loss"])
-    cfg = {"dataset": "mnist", "framework": "numpy", **c,
-           "model": f"{c['model']} (NumPy)"}
-    first = decode_first_layer(record)
-    return Result(
-        key=record["key"], config=cfg, status="diverged" if bad else "ok",
-        reason="early stopped" if h["stopped_early"] else "",
-        history={"epoch": list(range(1, n + 1)), "train_loss": h["train_loss"],
-                 "train_acc": h["train_acc"], "val_loss": h["val_loss"], "val_acc": h["val_acc"],
-                 "lr": h["lr"], "epoch_time": h["epoch_time"]},
-        best_epoch=h["best_epoch"], stopped_epoch=n, early_stopped=h["stopped_early"],
-        test_loss=h["test_loss"], test_acc=h["test_acc"], per_class_acc=per_class,
-        confusion=record["confusion"], classes=[str(i) for i in range(10)],
-        num_params=record["num_params"], train_time=h["train_time"],
-        total_time=record["wall_time"], environment=record["environment"],
-        n_train=h["train_size"], n_val=h["val_size"], n_test=record["n_test"],
-        first_conv=first.tolist() if first is not None and first.ndim == 4 else [])
+def as_result(result: Result) -> Result:
+    """A copy for the book's tables and plots, beside the PyTorch twins: the model is
+    named "<model> (NumPy)" and the CNN's kernels are float32 values, as the pictures
+    take them.  (The stored Result stays as it is: its config recomputes its key.)"""
+    cfg = {**result.config, "model": f"{result.config['model']} (NumPy)"}
+    first = decode_first_layer(result)
+    return Result(**{**{k: getattr(result, k) for k in Result.__dataclass_fields__}, "config": cfg,
+                     "first_conv": first.tolist() if first is not None and first.ndim == 4 else []})

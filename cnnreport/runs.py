@@ -1,0 +1,32 @@
+"""Train-or-load: the one place that decides whether a run needs training.
+
+It sits above both :mod:`cnnreport.store` (which only reads and writes results) and
+:mod:`cnnreport.training` (which only trains), so neither imports the other.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Union
+
+from .config import RunConfig
+from .store import Result, ResultStore
+
+
+def run_or_load(config: Union[RunConfig, Dict[str, Any]], store: Union[ResultStore, str, os.PathLike, None] = None,
+                *, force: bool = False, progress: bool = True, save_weights: bool = False,
+                data=None) -> Result:
+    """Return the stored result of ``config``, training it first if it is not stored.
+
+    ``force=True`` trains again and overwrites.  An interrupted run resumes from its
+    checkpoint in ``<store>/checkpoints/<key>/``.  The config is validated here, once,
+    and handed to :func:`cnnreport.training.fit` as a :class:`RunConfig`.
+    """
+    from .training import fit  # torch is imported only when something must be trained
+
+    cfg = RunConfig.from_dict(config)
+    store = store if isinstance(store, ResultStore) else ResultStore(store)
+    if not force:
+        found = store.get(cfg)
+        if found is not None:
+            return found
+    return fit(cfg, store=store, progress=progress, save_weights=save_weights, data=data)

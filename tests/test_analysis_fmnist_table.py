@@ -1,0 +1,84 @@
+"""Report 002's table: our summary of a run's seeds, the table beside the report's, and the
+audit rows that compare runs of it."""
+import math
+
+import numpy as np
+import pytest
+
+from cnnreport.analysis import fmnist_table as T
+from cnnreport.audit import Audit
+from cnnreport.store import Result
+
+
+def _run(acc, status="ok", val=(0.5, 0.8), train=(0.5, 0.85), loss=0.3, reason="", epoch_time=(2.0, 4.0)):
+    return Result(key=f"{acc}-{status}", config={}, status=status, reason=reason,
+                  test_acc=None if acc is None else acc / 100, final_test_acc=None if acc is None else acc / 100,
+                  final_test_loss=loss, test_loss=0.9,
+                  history={"val_acc": list(val), "train_acc": list(train), "epoch_time": list(epoch_time)})
+
+
+def test_final_test_loss_prefers_the_last_epoch():
+    assert T.final_test_loss(_run(90.0, loss=0.25)) == 0.25
+    assert T.final_test_loss(_run(90.0, loss=None)) == 0.9
+
+
+def test_summary_of_seeds():
+    s = T.summary([_run(90.0, loss=0.2), _run(92.0, loss=0.4, val=(0.5, 0.9), train=(0.5, 0.9))])
+    assert s["acc"] == pytest.approx(91.0) and s["acc_sd"] == pytest.approx(math.sqrt(2))
+    assert s["test_loss"] == pytest.approx(0.3)
+    assert s["gap"] == pytest.approx((5.0 + 0.0) / 2)
+    assert s["status"] == "ok" and s["note"] == "" and s["epoch_s"] == pytest.approx(3.0)
+    assert math.isnan(T.summary([_run(90.0)])["acc_sd"])
+
+
+def test_summary_status_and_notes():
+    assert T.summary([Result(key="p", config={}, status="pending")])["status"] == "pending"
+    div = T.summary([_run(None, status="diverged", reason="loss stuck at ln 10")])
+    assert div["status"] == "diverged" and div["note"] == "loss stuck at ln 10" and math.isnan(div["acc"])
+    flat = T.summary([_run(10.0, val=(0.1, 0.12))])
+    assert flat["status"] == "ok" and flat["note"] == T.AT_CHANCE
+
+
+def test_run_number():
+    assert T.run_number("run 17") == 17
+    assert T.run_number("run x") == -1 and T.run_number("this run") == -1
+
+
+def _table():
+    report_runs = {"run 1": {"lr": 0.01}, "run 2": {"lr": 0.05}}
+    runs = {"run 2": [_run(91.0), _run(93.0)], "mine": [_run(80.0)]}
+    grid = {"mine": {"lr": 0.1}}
+    report = {1: (91.66, 0.279, 4.73), 2: (91.69, 0.2617, 4.76)}
+    return runs, T.report_table(report_runs, runs, grid, report, ["lr"])
+
+
+def test_report_table_lays_ours_beside_the_report():
+    runs, table = _table()
+    assert list(table.index) == ["run 1", "run 2", "mine"]
+    assert table.loc["run 2", "acc"] == pytest.approx(92.0) and table.loc["run 2", "claimed_acc"] == 91.69
+    assert math.isnan(table.loc["run 1", "acc"]) and table.loc["run 1", "claimed_gap"] == 4.73
+    assert table.loc["mine", "lr"] == 0.1 and math.isnan(table.loc["mine", "claimed_acc"])
+
+
+def test_table_runs_answers_and_audit_rows():
+    runs, table = _table()
+    t = T.TableRuns(runs, table[table.index.isin(list(runs))])
+    assert t.have("run 2") and not t.have("run 2", "run 1")
+    assert t.acc("run 2") == pytest.approx(92.0) and math.isnan(t.acc("run 1"))
+    assert t.finite("run 2") and not t.finite("run 1")
+    assert t.tolerance("run 2", "mine") == pytest.approx(2.0)     # the range of run 2's seeds
+    assert t.best(["mine", "run 2"]) == "run 2"
+    assert t.value("run 2", "acc") == pytest.approx(92.0) and np.isnan(t.value("run 1", "acc"))
+    assert t.listing(["run 2", "run 1"]) == "run 2 92.00"
+    assert t.listing(["run 1"]) == T.NOT_RUN
+    assert len(t.results("run 2", "run 1")) == 2
+
+    a = Audit("hyperparams", "quick")
+    t.number(a, "run 2 reaches 91.69%", 91.69, "run 2")
+    t.number(a, "run 1 reaches 91.66%", 91.66, "run 1")
+    t.check(a, "run 2 beats mine", ["run 2", "mine"], t.acc("run 2") > t.acc("mine"), "92 vs 80")
+    t.check(a, "run 1 beats run 2", ["run 1", "run 2"], True, "never shown")
+    rows = a.rows
+    assert len(rows) == 4
+    assert "not run at this profile" in str(rows[1]) and "not run at this profile" in str(rows[3])
+    assert "92 vs 80" in str(rows[2])

@@ -1,0 +1,28 @@
+"""Readings of the benchmark files for the speed page."""
+import json
+
+from cnnreport.analysis import speed as SP
+
+BENCH = {"ratios": [{"workload": "lenet (MNIST)", "part": "end-to-end (wall)", "mean": 3.456, "std": 0.2},
+                    {"workload": "basic_cnn (CIFAR-10)", "part": "loader", "mean": 40.0, "std": 5.0},
+                    {"workload": "basic_cnn (CIFAR-10)", "part": "model", "mean": 1.04, "std": 0.031}]}
+
+
+def test_find_ratio_matches_prefixes_and_says_when_not_measured():
+    assert SP.find_ratio(BENCH, "basic_cnn", "model")["mean"] == 1.04
+    assert SP.ratio_text(SP.find_ratio(BENCH, "lenet", "end-to-end")) == "3.46 ± 0.20"
+    assert SP.find_ratio(BENCH, "resnet9", "model") is None
+    assert SP.ratio_text(None) == "not measured"
+    assert list(SP.ratio_table(BENCH)["part"]) == ["end-to-end (wall)", "loader", "model"]
+    assert SP.ratio_table({}).empty
+
+
+def test_load_benchmarks_and_first_present(tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "trainer_speed.json").write_text(json.dumps(BENCH))
+    (tmp_path / "cpu" / "trainer_speed_threads1.json").write_text(json.dumps({}))
+    runs = SP.load_benchmarks(tmp_path)
+    assert list(runs) == ["cpu/trainer_speed", "cpu/trainer_speed_threads1"]
+    # an empty file does not count as measured
+    assert SP.first_present(runs, ["cpu/trainer_speed_threads1", "cpu/trainer_speed"]) == BENCH
+    assert SP.first_present(runs, ["gpu/trainer_speed"]) == {}
