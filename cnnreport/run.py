@@ -265,7 +265,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = p.parse_args(argv)
     try:
         if a.help_params:
-            print(help_text(a.chapter, a.profile or "quick"))
+            try:
+                print(help_text(a.chapter, a.profile or "quick"))
+            except BrokenPipeError:  # `--help-params | head`: the reader has seen enough
+                sys.stdout = open(os.devnull, "w")
             return 0
         params = {k: parse_value(v) for k, v in a.parameter}
         out = run_chapter(a.chapter, params, a.parameters_file, a.output, a.profile, progress=not a.quiet,
