@@ -31,6 +31,9 @@ def test_smoke_book_builds_clean():
         if name == "explore":  # figures live in the embedded widget state
             assert "application/vnd.jupyter.widget-state+json" in text and "image/png;base64" in text
             continue
+        if name == "pending":  # tables of runs, no figure, no claims
+            assert "distinct runs at this profile" in text
+            continue
         if name != "audit":
             assert re.search(r"<img [^>]*src=\"[^\"]+\.png\"", text), f"{name}: no figure"
         if name != "speed":  # a page about the project, with no report claims
