@@ -213,13 +213,13 @@ class Chapter:
     def glue(self, key: str, value: Any, fmt: Optional[str] = "{:.2f}", needs: Any = None) -> Any:
         """Glue a value for ``{glue:text}`key``` in the chapter's text (formatted).
 
-        With ``needs`` (the results the value is computed from), the text says "pending"
+        With ``needs`` (the results the value is computed from), the text says "[pending]"
         while any of them is not trained, and "n/a" for a missing or non-finite number (no
         finished run, or too few epochs for it), instead of printing ``nan``."""
         import math
         from myst_nb import glue
         if needs is not None and self.is_pending(needs):
-            text = "pending (its runs wait for a GPU)"
+            text = "[pending]"  # a placeholder that reads right before a unit: "[pending]%"
         elif needs is not None and (value is None or (isinstance(value, float) and not math.isfinite(value))):
             text = "n/a"
         else:

@@ -95,3 +95,19 @@ def built_book() -> Path:
         if not page.is_file() or page.stat().st_mtime < started - 1:
             pytest.fail(f"the book build did not write {page}:\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
     return BOOK_HTML
+
+
+@pytest.fixture
+def register():
+    """Register synthetic experiment functions (``register(name, fn)``); removed again after
+    the test, so no other test sees them."""
+    from cnnreport import experiments as E
+    added = []
+
+    def add(name, fn):
+        E.EXPERIMENTS.register(name, fn)
+        added.append(name)
+    yield add
+    for name in added:
+        if name in E.EXPERIMENTS:
+            E.EXPERIMENTS.unregister(name)

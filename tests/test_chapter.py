@@ -101,4 +101,4 @@ def test_page_helpers_for_pending_runs(tmp_path, monkeypatch):
     ch.glue("a", 1.234, needs=runs["x"])
     ch.glue("b", float("nan"), needs=[done])
     ch.glue("c", 1.234, needs=[done])
-    assert glued == {"a": "pending (its runs wait for a GPU)", "b": "n/a", "c": "1.23"}
+    assert glued == {"a": "[pending]", "b": "n/a", "c": "1.23"}

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 import cnnreport.landscape as L
-from cnnreport import data as D
 from cnnreport.components import LOSSES
 from cnnreport.models import MODELS
 from cnnreport.store import Result, ResultStore
@@ -17,12 +16,6 @@ from cnnreport.trainer import fit
 TINY = dict(dataset="tiny", model="vgg_a_bn", model_args={"width": 0.125, "dropout": 0.5}, epochs=2,
             batch_size=16, optimizer="sgd", lr=0.05, momentum=0.9, schedule="none", val_fraction=0.25,
             device="cpu", seed=1)
-
-
-@pytest.fixture
-def tiny(tiny_root, monkeypatch):
-    monkeypatch.setenv(D.ENV_VAR, str(tiny_root))
-    return D.load_dataset("tiny")
 
 
 def _snapshot(model, opt):

@@ -16,20 +16,6 @@ SMALL = dict(dataset="tiny", model="mlp", model_args={"hidden": [16], "input_sha
              epochs=2, batch_size=16, optimizer="sgd", lr=0.05, val_fraction=0.25, device="cpu")
 
 
-@pytest.fixture
-def register():
-    """Register synthetic experiment functions; removed again after the test."""
-    added = []
-
-    def add(name, fn):
-        E.EXPERIMENTS.register(name, fn)
-        added.append(name)
-    yield add
-    for name in added:
-        if name in E.EXPERIMENTS:
-            E.EXPERIMENTS.unregister(name)
-
-
 def _no_data(*a, **k):
     raise AssertionError("the plan must not load a dataset or train")
 

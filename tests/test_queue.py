@@ -30,18 +30,6 @@ SHORT = dict(dataset="tiny", model="mlp", model_args={"hidden": [16], "input_sha
 SAME = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss_curve", "test_acc_curve", "lr")
 
 
-@pytest.fixture
-def register():
-    added = []
-
-    def add(name, fn):
-        E.EXPERIMENTS.register(name, fn)
-        added.append(name)
-    yield add
-    for name in added:
-        if name in E.EXPERIMENTS:
-            E.EXPERIMENTS.unregister(name)
-
 
 def _qtest_with(long_cfg):
     return lambda p: (E.seeded("qtest", "a", {"long": long_cfg}, [1], report="001")
