@@ -10,7 +10,7 @@ Chapters come from ``book/_toc.yml`` (entries ``chapters/<name>``, source
 selected chapter's parameter file is checked against its parameters cell before the
 first chapter runs, and all bad values are reported at once.  Each chapter prints one
 progress line (chapter i of n, elapsed time, time left estimated from the last build's
-timings in ``results/<profile>/.book-timings.json``).  A chapter that fails is named and
+timings in ``results/<profile>/logs/book-timings.json``).  A chapter that fails is named and
 keeps its notebook with the traceback under ``book/chapters/failed/``; its last good
 page stays, the other chapters still run, the book is still compiled, and the command
 exits 1.  Chapters not run this time (``--chapters``) keep their last executed pages; a
@@ -31,7 +31,7 @@ from .params import ParameterError, check, declared, load_file
 from .paths import PROFILES, results_root
 from .run import EXECUTED_DIR, TRAIN_ENV, ChapterError, failed_path, repo_root, run_chapter
 
-TIMINGS_FILE = ".book-timings.json"  # under results/<profile>/: seconds per chapter, last good run
+TIMINGS_FILE = "logs/book-timings.json"  # under results/<profile>/ (not committed): seconds per chapter
 
 
 def chapters(book: Path) -> List[str]:

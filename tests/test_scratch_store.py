@@ -182,3 +182,14 @@ def test_store_never_imports_torch():
     res = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
+
+
+def test_run_or_pending_trains_only_when_allowed(tmp_path):
+    cfg = dict(SMALL, epochs=1)
+    waiting = St.run_or_pending(cfg, tmp_path, train=False)
+    assert waiting.pending and "CNNREPORT_TRAIN=1" in waiting.reason
+    assert St.load(cfg, tmp_path) is None            # nothing was trained or written
+    done = St.run_or_pending(cfg, tmp_path, train=True, data=tiny_mnist(n_train=60, n_test=20))
+    assert done.status == "ok" and done.config["model"] == "mlp (NumPy)"
+    again = St.run_or_pending(cfg, tmp_path, train=False)  # stored now: loaded, not pending
+    assert again.status == "ok" and again.key == done.key

@@ -199,3 +199,18 @@ def as_result(result: Result) -> Result:
     first = decode_first_layer(result)
     return Result(**{**{k: getattr(result, k) for k in Result.__dataclass_fields__}, "config": cfg,
                      "first_conv": first.tolist() if first is not None and first.ndim == 4 else []})
+
+
+PENDING_REASON = "not computed yet: NumPy runs compute on a CPU with CNNREPORT_TRAIN=1"
+
+
+def run_or_pending(config: Mapping[str, Any], root: Union[str, os.PathLike], *, train: bool,
+                   data: Optional[Mapping[str, np.ndarray]] = None, weights: bool = False) -> Result:
+    """What a chapter page shows for one NumPy run: the stored run (as :func:`as_result`
+    gives it), trained first if ``train`` allows; else, when it is not stored, a pending
+    placeholder whose reason names how to compute it (the full profile trains only when
+    asked, see :func:`cnnreport.chapter.may_train`)."""
+    if not train and load(config, root) is None:
+        return Result(key=config_key(config), config=dict(config), status="pending",
+                      reason=PENDING_REASON)
+    return as_result(run_or_load(config, root, data=data, weights=weights))
