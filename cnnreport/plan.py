@@ -414,11 +414,27 @@ def parse_overrides(pairs: Sequence[Sequence[str]]) -> Dict[str, Any]:
     return {k: parse_value(v) for k, v in pairs}
 
 
+def int_in(lo: int, hi: Optional[int] = None):
+    """An argparse type: a whole number in [lo, hi] (no upper bound when hi is None), so a
+    bad --tier or --jobs fails before anything is planned or trained."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(
+                f"{v} is out of range; allowed: {lo} to {hi}" if hi is not None else f"{v} is below {lo}")
+        return v
+    return parse
+
+
 def add_selection_args(p: argparse.ArgumentParser) -> None:
     """The options plan and queue share."""
     p.add_argument("--profile", default="full", choices=PROFILES, help="parameter profile (default full)")
     p.add_argument("--chapters", nargs="+", metavar="CHAPTER", help="only these chapters (default: all with runs)")
-    p.add_argument("--tier", type=int, help="only tiers up to N (1: a seed per claim, 2: all seeds, 3: extras)")
+    p.add_argument("--tier", type=int_in(1, 3),
+                   help="only tiers up to N (1: a seed per claim, 2: all seeds, 3: extras)")
     p.add_argument("--results", help="results folder (default $CNNREPORT_RESULTS, else results/<profile>)")
     p.add_argument("--runs", nargs="+", default=[], metavar="PATTERN",
                    help="only runs matching a pattern: 'chapter: label' (fnmatch), a model, or a key prefix")

@@ -466,7 +466,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m cnnreport.queue", description=__doc__.split("\n\n")[0])
     P.add_selection_args(p)
     p.add_argument("--budget", type=float, help="seconds this command may take, from its start")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, each in a worker process")
+    p.add_argument("--jobs", type=P.int_in(1), default=1, help="runs trained at once, each in a worker process")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port)")
     p.add_argument("--whole", action="store_true",
                    help="start a run only if all its remaining epochs fit (no checkpoint left behind)")

@@ -79,12 +79,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--out", required=True, help="folder for results.tar.gz, summary.json and queue.log")
     p.add_argument("--budget", type=float, required=True, help="seconds this command may take, from its start")
     p.add_argument("--profile", default="full", choices=P.PROFILES)
-    p.add_argument("--tier", type=int, help="only tiers up to N")
+    p.add_argument("--tier", type=P.int_in(1, 3), help="only tiers up to N")
     p.add_argument("--chapters", nargs="+", help="only these chapters")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once on the GPU (worker processes)")
+    p.add_argument("--jobs", type=P.int_in(1), default=1, help="runs trained at once on the GPU (worker processes)")
     p.add_argument("--whole", action="store_true", help="start a run only if all its remaining epochs fit")
     p.add_argument("--no-checkpoints", action="store_true", help="do not pack the checkpoints of unfinished runs")
     a = p.parse_args(argv)
+    if not Path(a.data).is_dir():
+        p.error(f"--data {a.data}: no such folder; give the folder that holds materialize.py and "
+                f"cifar10/, or the .npz files")
+    if not a.budget > 0:
+        p.error(f"--budget {a.budget:g}: must be > 0 seconds")
     started = Q._STARTED
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -137,3 +137,20 @@ def test_costs_width_rule_and_measured_override(monkeypatch):
     est = costs.run_seconds(cfg)
     monkeypatch.setitem(costs.MEASURED, "resnet18", 1e9)  # absurdly fast: only overheads remain
     assert costs.run_seconds(cfg) < est
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["cnnreport.plan", "--profile", "full", "--tier", "7"], "--tier: 7 is out of range; allowed: 1 to 3"),
+    (["cnnreport.plan", "--profile", "full", "--tier", "x"], "--tier: 'x' is not a whole number"),
+    (["cnnreport.queue", "--profile", "full", "--budget", "10", "--jobs", "0"], "--jobs: 0 is below 1"),
+    (["cnnreport.remote", "--data", "/nonexistent", "--out", "OUT", "--budget", "60"],
+     "--data /nonexistent: no such folder"),
+    (["cnnreport.remote", "--data", ".", "--out", "OUT", "--budget", "0"], "--budget 0: must be > 0"),
+])
+def test_bad_command_line_values_fail_before_any_work(argv, message, tmp_path):
+    import os
+    argv = [a.replace("OUT", str(tmp_path / "out")) for a in argv]
+    p = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert p.returncode == 2 and message in p.stderr, p.stderr
+    assert not (tmp_path / "out").exists()  # nothing written
