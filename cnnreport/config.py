@@ -103,8 +103,8 @@ class RunConfig:
     tta: bool = False                   # average logits over the image and its mirror at evaluation
     # execution (not part of the result's identity)
     device: str = "auto"                # auto | cpu | cuda | cuda:N
-    precision: str = "auto"             # auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
-    channels_last: Optional[bool] = None  # None = on for cuda
+    precision: str = "auto"             # auto (bf16 on cuda and native-bf16 cpus, else fp32) | fp32 | bf16
+    channels_last: Optional[bool] = None  # None = on wherever bf16 runs
     compile: bool = False               # torch.compile the model
     eval_batch_size: int = 1024         # images per evaluation batch
     checkpoint_every: int = 1           # epochs between checkpoints, 0 = never

@@ -120,6 +120,17 @@ FP32_SLOWDOWN = 4.0            # probes run in fp32
 # (filled from bench/queue_speed.py once measured there; empty: FLOP estimates are used).
 MEASURED: Dict[str, float] = {}
 
+# CPU capability -> model -> training images/s of our trainer's step (bf16 where the
+# capability allows it, else fp32), 2 threads, at the batch most of the model's full-profile
+# runs use: the ``ours_bf16`` column of ``bench/cpu_speed.py`` (bench/results/cpu/cpu_speed.json),
+# except alexnet_fmnist: the median training-loop rate (history "images_per_sec") of seven
+# full-profile report 002 runs on this CPU kind, twice what the short bench read on a shared
+# host.  A CPU or model not measured falls back to the FLOP estimate below.
+MEASURED_CPU: Dict[str, Dict[str, float]] = {
+    "amx_bf16": {"alexnet_fmnist": 1600, "basic_cnn": 2989, "improved_cnn": 184, "lenet": 4870, "mlp": 7699, "res9": 214, "residual_cnn": 135, "resnet18": 141, "resnet9": 283, "simp_res9": 578, "vgg_a": 342, "vgg_a_bn": 211, "vgg_fmnist": 1011},
+}
+MEASURED_CPU_THREADS = 2
+
 # An assumed CPU, for the queue's decisions when it runs on a CPU (tests, smoke runs):
 # about 20 GFLOP/s of fp32 convolution per core, 0.5 ms of host time per step.  The
 # queue corrects any of these estimates by the epoch times it observes.
@@ -228,6 +239,16 @@ def split_sizes(config: Mapping[str, Any]) -> Tuple[int, int, int]:
         cap(n_test, config.get("test_subset"))
 
 
+def cpu_rate(model: str, threads: int, capability: Optional[str] = None) -> Optional[float]:
+    """Measured training images/s of ``model`` on this CPU's capability (:data:`MEASURED_CPU`),
+    scaled to ``threads``; None where not measured.  ``capability`` defaults to this CPU's."""
+    if capability is None:
+        from .hardware import cpu_capability
+        capability = cpu_capability()
+    rate = MEASURED_CPU.get(capability, {}).get(model)
+    return None if rate is None else rate * max(1, threads) / MEASURED_CPU_THREADS
+
+
 def _device_rates(model: str, device: str, threads: int) -> Tuple[float, float]:
     """(effective FLOP/s, host seconds per step) on ``device`` (``h200`` or ``cpu``)."""
     if device == "cpu":
@@ -248,13 +269,16 @@ def epoch_seconds(config: Mapping[str, Any], device: str = "h200", threads: int 
     flops_s, host = _device_rates(model, device, threads)
     steps = max(1, math.ceil(n_tr / bs))
     step_device = 3.0 * fwd * bs / flops_s
-    if device != "cpu" and model in MEASURED:
+    measured = cpu_rate(model, threads) if device == "cpu" else MEASURED.get(model)
+    if measured:
         at_width_1 = forward_flops(model, config.get("dataset", "cifar10"), {**margs, "width": 1.0})
-        step_device = bs / MEASURED[model] * fwd / at_width_1
+        step_device = bs / measured * fwd / at_width_1
     train = steps * max(host, step_device) if device != "cpu" else steps * (host + step_device)
     every = max(1, int(config.get("eval_every", 1)))
     n_eval = (n_val + n_te) / every
     eval_s = n_eval * fwd / flops_s + math.ceil(n_eval / ebs) * EVAL_BATCH_HOST_S
+    if measured:  # an evaluation image is one forward pass: a third of a training image
+        eval_s = n_eval * step_device / bs / 3.0 + math.ceil(n_eval / ebs) * EVAL_BATCH_HOST_S
     ckpt = 0.0
     if int(config.get("checkpoint_every", 1)):
         states = 3 if str(config.get("optimizer", "sgd")).lower() in ("adam", "adamw") else 2

@@ -41,6 +41,11 @@ from . import costs
 from .paths import PROFILES, repo_root
 
 STORED, CHECKPOINTED, PENDING = "stored", "checkpointed", "pending"
+# CPU estimates are for this project's own machine: 2 threads, one run at a time.
+CPU_THREADS = 2
+# A run whose whole CPU estimate is longer than one sitting waits for the GPU: a CPU
+# checkpoint does not survive to the next sitting's machine.
+CPU_SITTING_S = 2.5 * 3600
 
 
 class PlanError(ValueError):
@@ -74,6 +79,7 @@ class Entry:
     tier: int
     claim_group: str               # "<chapter>/<group>" of the first use
     est_gpu_s: float               # estimated seconds on the H200, all epochs
+    est_cpu_s: float               # estimated seconds on this CPU (CPU_THREADS threads), all epochs
     first_epoch_s: float           # estimated seconds to the end of the first epoch
     checkpoint_bytes: float
     probe: Optional[Dict[str, Any]] = None
@@ -84,6 +90,15 @@ class Entry:
     @property
     def stored(self) -> bool:
         return self.state == STORED
+
+    @property
+    def gpu_only(self) -> bool:
+        """Too long for one CPU sitting (:data:`CPU_SITTING_S`): it waits for the GPU."""
+        return self.est_cpu_s > CPU_SITTING_S
+
+    @property
+    def reports(self) -> List[str]:
+        return list(dict.fromkeys(u.report for u in self.uses if u.report))
 
     @property
     def epochs(self) -> int:
@@ -114,8 +129,15 @@ class Entry:
             return 0.0
         return costs.run_seconds(self.config, probe=self.probe, epochs_done=self.epochs_done)
 
+    def remaining_cpu_s(self, threads: int = CPU_THREADS) -> float:
+        """Estimated seconds on this CPU still to train (0 once stored)."""
+        if self.stored:
+            return 0.0
+        return costs.run_seconds(self.config, "cpu", threads, self.probe, self.epochs_done)
+
     def to_json(self) -> Dict[str, Any]:
-        return {"key": self.key, "config_key": self.config_key, "tier": self.tier,
+        return {"key": self.key, "config_key": self.config_key, "tier": self.tier, "reports": self.reports,
+                "est_cpu_s": round(self.est_cpu_s, 1), "gpu_only": self.gpu_only,
                 "model": self.model, "dataset": self.dataset, "epochs": self.epochs, "seed": self.seed,
                 "config": self.config, "uses": [asdict(u) for u in self.uses],
                 "chapters": self.chapters, "claim_group": self.claim_group,
@@ -140,14 +162,16 @@ class Plan:
         """Runs, epochs and estimated GPU-minutes, all and pending, per tier and per chapter
         (a run shared by two chapters counts in each chapter, once in a tier)."""
         def blank():
-            return {"runs": 0, "epochs": 0, "gpu_min": 0.0, "pending_runs": 0, "pending_epochs": 0,
-                    "pending_gpu_min": 0.0}
+            return {"runs": 0, "epochs": 0, "gpu_min": 0.0, "cpu_h": 0.0, "pending_runs": 0,
+                    "pending_epochs": 0, "pending_gpu_min": 0.0, "pending_cpu_h": 0.0}
 
         def add(t, e: Entry):
             t["runs"] += 1
             t["epochs"] += e.epochs
             t["gpu_min"] += e.est_gpu_s / 60
+            t["cpu_h"] += e.est_cpu_s / 3600
             if not e.stored:
+                t["pending_cpu_h"] += e.remaining_cpu_s() / 3600
                 t["pending_runs"] += 1
                 t["pending_epochs"] += e.epochs - e.epochs_done
                 t["pending_gpu_min"] += e.remaining_s() / 60
@@ -163,7 +187,7 @@ class Plan:
                 add(chapters.setdefault(c, blank()), e)
                 t = min(u.tier for u in e.uses if u.chapter == c)
                 add(chapter_tiers.setdefault(c, {}).setdefault(str(t), blank()), e)
-        rnd = lambda d: {k: round(v, 1) if isinstance(v, float) else v for k, v in d.items()}
+        rnd = lambda d: {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()}
         return {"all": rnd(total), "tiers": {k: rnd(v) for k, v in sorted(tiers.items())},
                 "chapters": {k: rnd(v) for k, v in chapters.items()},
                 "chapter_tiers": {c: {k: rnd(v) for k, v in sorted(t.items())}
@@ -173,6 +197,9 @@ class Plan:
         return {"profile": self.profile, "chapters": self.chapters, "errors": self.errors,
                 "runs": [e.to_json() for e in self.entries], "totals": self.totals(),
                 "assumptions": {"device": "one NVIDIA H200, bf16 eager, one run at a time",
+                                "cpu": f"this CPU, {CPU_THREADS} threads, one run at a time; measured rates "
+                                       "where costs.MEASURED_CPU has the model, else FLOP estimates",
+                                "cpu_sitting_s": CPU_SITTING_S,
                                 "measured_models": sorted(costs.MEASURED),
                                 "early_stopping": "estimates assume all epochs (an upper bound)"}}
 
@@ -266,7 +293,8 @@ def matches(entry: Entry, patterns: Sequence[str]) -> bool:
 def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional[int] = None,
           results: Union[str, Path, None] = None, overrides: Optional[Mapping[str, Any]] = None,
           params: Optional[Mapping[str, Mapping[str, Any]]] = None, runs: Sequence[str] = (),
-          root: Union[str, Path, None] = None, strict: bool = True) -> Plan:
+          root: Union[str, Path, None] = None, strict: bool = True,
+          reports: Sequence[str] = ()) -> Plan:
     """The plan of ``profile``.
 
     ``chapters``: restrict to these (default: :func:`available_chapters`; a name registered
@@ -277,7 +305,8 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
     as they are instead of resolving the chapter's parameters cell (tests, chapters without
     a page).  ``runs``: keep entries :func:`matches` selects.  ``strict=False`` leaves a
     chapter that cannot be planned out, with the reason in :attr:`Plan.errors`, instead of
-    raising :class:`PlanError`."""
+    raising :class:`PlanError`.  ``reports``: keep entries that serve one of these reports
+    ("002"; one run may serve several, and a report may span several chapters)."""
     from . import experiments as E
     from .paths import results_root
     if profile not in PROFILES:
@@ -323,6 +352,13 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
     entries = [e for e in merged.values() if tier is None or e.tier <= int(tier)]
     if runs:
         entries = [e for e in entries if matches(e, runs)]
+    if reports:
+        known = {u.report for e in merged.values() for u in e.uses if u.report}
+        unknown = sorted(set(reports) - known)
+        if unknown:
+            raise PlanError(f"unknown report(s) {', '.join(unknown)}; the planned chapters serve: "
+                            f"{', '.join(sorted(known)) or 'none'}")
+        entries = [e for e in entries if set(e.reports) & set(reports)]
     return Plan(profile, results, order_entries(entries), [c for c in names if c not in errors], errors)
 
 
@@ -351,6 +387,7 @@ def _chapter_entries(chapter, profile, params, overrides, root, results) -> Dict
             out[key] = Entry(key=key, config_key=ckey, config=cfg, uses=[use], tier=run.tier,
                              claim_group=f"{run.chapter}/{run.group}",
                              est_gpu_s=costs.run_seconds(cfg, probe=probe),
+                             est_cpu_s=costs.run_seconds(cfg, "cpu", CPU_THREADS, probe),
                              first_epoch_s=costs.first_epoch_seconds(cfg, probe=probe),
                              checkpoint_bytes=costs.checkpoint_bytes(cfg), probe=probe, path=str(path))
         elif use not in e.uses:
@@ -382,30 +419,35 @@ def fmt_s(seconds: float) -> str:
 def table(plan: Plan) -> str:
     lines = [f"plan of the {plan.profile} profile: {len(plan.entries)} distinct runs over "
              f"{', '.join(plan.chapters) or 'no chapter'}; results {plan.results}",
-             "estimates: one H200, bf16 eager, one run at a time (cnnreport/costs.py); "
-             "runs with early stopping: upper bounds", ""]
+             "estimates: one H200, bf16 eager, one run at a time; this CPU, "
+             f"{CPU_THREADS} threads, from measured rates (cnnreport/costs.py); runs with early stopping: "
+             f"upper bounds; 'gpu' marks a run longer than one CPU sitting ({CPU_SITTING_S / 3600:.1f} h)", ""]
     head = f"{'tier':>4} {'key':<16} {'state':<13} {'model':<14} {'dataset':<13} {'ep':>4} {'seed':>4} " \
-           f"{'est':>7}  uses"
+           f"{'H200':>7} {'CPU':>7}      uses"
     lines.append(head)
     lines.append("-" * len(head))
     for e in plan.entries:
         state = e.state if e.state != CHECKPOINTED else f"ckpt {e.epochs_done}/{e.epochs}"
         uses = "; ".join(f"{u.chapter}: {u.label}" for u in e.uses)
         lines.append(f"{e.tier:>4} {e.key[:16]:<16} {state:<13} {e.model[:14]:<14} {e.dataset[:13]:<13} "
-                     f"{e.epochs:>4} {e.seed:>4} {fmt_s(e.est_gpu_s):>7}  {uses}"
+                     f"{e.epochs:>4} {e.seed:>4} {fmt_s(e.est_gpu_s):>7} {fmt_s(e.est_cpu_s):>7} "
+                     f"{'gpu' if e.gpu_only else '':>3}  {uses}"
                      + ("  [probe]" if e.probe else ""))
     t = plan.totals()
-    lines += ["", "totals per tier (runs, epochs, est. GPU-minutes; pending in brackets):"]
+    lines += ["", "totals per tier (runs, epochs, est. GPU-minutes, est. CPU-hours; pending in brackets):"]
     for k, v in t["tiers"].items():
-        lines.append(f"  tier {k}: {v['runs']} runs, {v['epochs']} epochs, {v['gpu_min']:.1f} GPU-min "
-                     f"[{v['pending_runs']} runs, {v['pending_epochs']} epochs, {v['pending_gpu_min']:.1f} GPU-min]")
+        lines.append(f"  tier {k}: {v['runs']} runs, {v['epochs']} epochs, {v['gpu_min']:.1f} GPU-min, "
+                     f"{v['cpu_h']:.1f} CPU-h [{v['pending_runs']} runs, {v['pending_epochs']} epochs, "
+                     f"{v['pending_gpu_min']:.1f} GPU-min, {v['pending_cpu_h']:.1f} CPU-h]")
     a = t["all"]
-    lines.append(f"  all:    {a['runs']} runs, {a['epochs']} epochs, {a['gpu_min']:.1f} GPU-min "
-                 f"[{a['pending_runs']} runs, {a['pending_epochs']} epochs, {a['pending_gpu_min']:.1f} GPU-min]")
+    lines.append(f"  all:    {a['runs']} runs, {a['epochs']} epochs, {a['gpu_min']:.1f} GPU-min, "
+                 f"{a['cpu_h']:.1f} CPU-h [{a['pending_runs']} runs, {a['pending_epochs']} epochs, "
+                 f"{a['pending_gpu_min']:.1f} GPU-min, {a['pending_cpu_h']:.1f} CPU-h]")
     lines.append("totals per chapter (a shared run counts in each chapter using it):")
     for c, v in t["chapters"].items():
-        lines.append(f"  {c}: {v['runs']} runs, {v['epochs']} epochs, {v['gpu_min']:.1f} GPU-min "
-                     f"[{v['pending_runs']} runs, {v['pending_gpu_min']:.1f} GPU-min pending]")
+        lines.append(f"  {c}: {v['runs']} runs, {v['epochs']} epochs, {v['gpu_min']:.1f} GPU-min, "
+                     f"{v['cpu_h']:.1f} CPU-h [{v['pending_runs']} runs, {v['pending_gpu_min']:.1f} GPU-min, "
+                     f"{v['pending_cpu_h']:.1f} CPU-h pending]")
     return "\n".join(lines)
 
 
@@ -436,6 +478,8 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tier", type=int_in(1, 3),
                    help="only tiers up to N (1: a seed per claim, 2: all seeds, 3: extras)")
     p.add_argument("--results", help="results folder (default $CNNREPORT_RESULTS, else results/<profile>)")
+    p.add_argument("--reports", nargs="+", default=[], metavar="REPORT",
+                   help="only runs that serve one of these reports (000 .. 004), in whichever chapter")
     p.add_argument("--runs", nargs="+", default=[], metavar="PATTERN",
                    help="only runs matching a pattern: 'chapter: label' (fnmatch), a model, or a key prefix")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -451,7 +495,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = p.parse_args(argv)
     try:
         plan = build(a.profile, a.chapters, a.tier, a.results, parse_overrides(a.parameter), runs=a.runs,
-                     strict=not a.skip_broken)
+                     strict=not a.skip_broken, reports=a.reports)
     except PlanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

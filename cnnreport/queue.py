@@ -489,7 +489,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         p.error("--with-checkpoints needs --pack FILE")
     try:
         plan = P.build(a.profile, a.chapters, a.tier, results, P.parse_overrides(a.parameter), runs=a.runs,
-                       strict=not a.skip_broken)
+                       strict=not a.skip_broken, reports=a.reports)
     except P.PlanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -81,6 +81,7 @@ def test_settings_table_rows_and_sources():
                          ("batch", 128, "assumption", "no report states it")]).data
     assert md.splitlines()[0] == "| setting | value | source | why |"
     assert "| epochs | 50 | report text | section 3 says so |" in md
+    assert md.splitlines()[-1].startswith("| precision | bf16 autocast") and "| assumption |" in md.splitlines()[-1]
     with pytest.raises(ValueError, match="source 'a blog'"):
         settings_table([("x", 1, "a blog", "no")])
     with pytest.raises(ValueError, match="is \\(setting, value, source, reason\\)"):

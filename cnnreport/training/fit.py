@@ -20,6 +20,7 @@ from ..config import RunConfig
 from ..cache import atomic_write_bytes
 from ..store import Result, ResultStore
 from .callbacks import Callback, Checkpoint, CsvLog, ProgressBar, StepProbe, TensorBoardLog, overrides
+from ..hardware import cpu_flags
 from .loop import EpochStats, TrainState, evaluate_split, train_epoch
 from .policy import DIVERGED, EARLY_STOP, OK, Policy, first_nonfinite
 from .setup import build_setup, resolve_device, run_scope
@@ -142,6 +143,8 @@ def _result(ts: TrainState, total_start: float) -> Result:
         "precision": "bf16" if s.bf16 else "fp32", "channels_last": s.channels_last,
         "compile": cfg.compile, "threads": torch.get_num_threads(),
     }
+    if dev.type == "cpu":
+        res.environment["cpu_flags"] = cpu_flags()
     return res
 
 

@@ -20,6 +20,7 @@ from ..components import LOSSES, OPTIMIZERS, SCHEDULES, Schedule
 from ..config import RunConfig
 from ..loader import DeviceLoader
 from ..models import MODELS, count_params
+from ..hardware import resolve_precision
 
 Autocast = Callable[[], Any]  # a zero-argument context factory: ``with autocast(): ...``
 
@@ -36,9 +37,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 def autocast_for(device: torch.device, precision: str) -> Autocast:
-    """bf16 autocast (fp32 master weights) on CUDA under ``"auto"``; fp32 on the CPU, where
-    bf16 is slow and would make CPU runs differ from the reference numbers."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    """bf16 autocast (fp32 master weights) where the hardware multiplies bf16 natively under
+    ``"auto"`` (CUDA, a CPU with AMX-BF16 or AVX512-BF16: :mod:`cnnreport.hardware`); fp32 elsewhere,
+    where emulated bf16 would be slower than fp32."""
+    if resolve_precision(device, precision) == "bf16":
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext
 
@@ -114,7 +116,9 @@ def build_setup(cfg: RunConfig, ds: D.Dataset, device: Optional[torch.device] = 
     keep the seeding from leaking into the caller.
     """
     device = device if device is not None else resolve_device(cfg.device)
-    channels_last = device.type == "cuda" if cfg.channels_last is None else cfg.channels_last
+    # Channels-last by default wherever bf16 runs: oneDNN's and cuDNN's fast convolutions want it.
+    bf16 = resolve_precision(device, cfg.precision) == "bf16"
+    channels_last = bf16 if cfg.channels_last is None else cfg.channels_last
     (xtr, ytr), (xva, yva), (xte, yte) = split_data(cfg, ds)
     mean, std = normalization(cfg, ds)
 
