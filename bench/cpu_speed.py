@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from baseline import plain_step  # noqa: E402
 from cnnreport import costs  # noqa: E402
 from cnnreport.config import RunConfig  # noqa: E402
 from cnnreport.data import Dataset  # noqa: E402
@@ -68,7 +69,7 @@ def _fake_dataset(name: str, n: int) -> Dataset:
                    classes=[str(i) for i in range(10)])
 
 
-def plain_step(row, bf16: bool) -> Callable[[], int]:
+def plain_contender(row, bf16: bool) -> Callable[[], int]:
     C, H, W = SHAPES[row["dataset"]]
     net = MODELS.build(row["model"], num_classes=10, in_channels=C, **row["model_args"])
     x, y = torch.randn(row["batch"], C, H, W), torch.randint(0, 10, (row["batch"],))
@@ -78,30 +79,20 @@ def plain_step(row, bf16: bool) -> Callable[[], int]:
     ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
 
     def step() -> int:
-        with ctx():
-            out = net(x)
-        loss = lossf(out.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        plain_step(net, opt, lossf, x, y, ctx)
         return len(y)
     return step
 
 
-def ours_step(row, precision: str) -> Callable[[], int]:
+def ours_contender(row, precision: str) -> Callable[[], int]:
     cfg = RunConfig(model=row["model"], dataset=row["dataset"], model_args=row["model_args"],
                     batch_size=row["batch"], epochs=1, val_fraction=0, device="cpu", precision=precision,
                     lr=1e-3, momentum=0.9, augment=[])
     s = build_setup(cfg, _fake_dataset(row["dataset"], row["batch"]))
     x, y = next(iter(s.train_loader))
 
-    def step() -> int:
-        with s.autocast():
-            out = s.step_model(x)
-        loss = s.loss_fn(out.float(), y)
-        s.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        s.optimizer.step()
+    def step() -> int:  # the trainer's step (training/loop.py) without its bookkeeping
+        plain_step(s.step_model, s.optimizer, s.loss_fn, x, y, s.autocast)
         return len(y)
     return step
 
@@ -149,8 +140,8 @@ def main(argv=None) -> int:
           ("plain_fp32", "plain_bf16", "ours_fp32", "ours_bf16")) + "  bf16/fp32  of conv peak")
     for r in rows:
         fwd = costs.forward_flops(r["model"], r["dataset"], r["model_args"])
-        ips = interleaved({"plain_fp32": plain_step(r, False), "plain_bf16": plain_step(r, True),
-                           "ours_fp32": ours_step(r, "fp32"), "ours_bf16": ours_step(r, "bf16")},
+        ips = interleaved({"plain_fp32": plain_contender(r, False), "plain_bf16": plain_contender(r, True),
+                           "ours_fp32": ours_contender(r, "fp32"), "ours_bf16": ours_contender(r, "bf16")},
                           a.steps, a.rounds)
         tf = {k: v * 3 * fwd / 1e12 for k, v in ips.items()}
         out.append({**r, "images_per_s": ips, "tflops": tf})

@@ -36,14 +36,19 @@ def pending_markdown(profile: str, results: Union[str, Path, None] = None) -> Tu
                    f"{', '.join(plan.chapters) or 'the chapters'} is stored under `{Path(plan.results).name}/`.")
         return "\n".join(out), counts
     total = sum(e.remaining_s() for e in pending)
-    out.append(f"**{len(pending)} run(s) pending, about {P.fmt_s(total)} on one H200.** "
-               f"All of them: `{queue_command(profile, total)}`.\n")
+    cpu = sum(e.remaining_cpu_s() for e in pending)
+    gpu_only = sum(e.gpu_only for e in pending)
+    out.append(f"**{len(pending)} run(s) pending, about {P.fmt_s(total)} on one H200, or "
+               f"{cpu / 3600:.1f} CPU-hours on this project's {P.CPU_THREADS}-thread CPU** "
+               f"({gpu_only} of them longer than one {P.CPU_SITTING_S / 3600:.1f}-hour CPU sitting: "
+               f"they wait for the GPU). All of them: `{queue_command(profile, total)}`.\n")
     tiers = plan.totals()["tiers"]
-    out.append("| tier | pending runs | epochs | est. GPU-minutes | command |")
-    out.append("|---|---|---|---|---|")
+    out.append("| tier | pending runs | epochs | est. GPU-minutes | est. CPU-hours | command |")
+    out.append("|---|---|---|---|---|---|")
     for t, v in tiers.items():
         if v["pending_runs"]:
             out.append(f"| {t} | {v['pending_runs']} | {v['pending_epochs']} | {v['pending_gpu_min']:.1f} | "
+                       f"{v['pending_cpu_h']:.1f} | "
                        f"`{queue_command(profile, v['pending_gpu_min'] * 60, tier=int(t))}` |")
     out.append("")
     for chapter in plan.chapters:
@@ -52,9 +57,11 @@ def pending_markdown(profile: str, results: Union[str, Path, None] = None) -> Tu
             continue
         secs = sum(e.remaining_s() for e in mine)
         out.append(f"## {chapter}\n")
-        out.append(f"{len(mine)} run(s), about {P.fmt_s(secs)}: `{queue_command(profile, secs, chapter)}`\n")
-        out.append("| tier | runs (labels) | seeds | epochs | est. GPU time | command |")
-        out.append("|---|---|---|---|---|---|")
+        cpu_h = sum(e.remaining_cpu_s() for e in mine) / 3600
+        out.append(f"{len(mine)} run(s), about {P.fmt_s(secs)} on one H200 or {cpu_h:.1f} CPU-hours: "
+                   f"`{queue_command(profile, secs, chapter)}`\n")
+        out.append("| tier | runs (labels) | seeds | epochs | est. GPU time | est. CPU time | command |")
+        out.append("|---|---|---|---|---|---|---|")
         by_tier: Dict[int, list] = {}
         for e in mine:
             t = min(u.tier for u in e.uses if u.chapter == chapter)
@@ -67,6 +74,7 @@ def pending_markdown(profile: str, results: Union[str, Path, None] = None) -> Tu
             shown = ", ".join(labels[:6]) + (f" and {len(labels) - 6} more" if len(labels) > 6 else "")
             out.append(f"| {t} | {len(es)} ({_md(shown)}) | {', '.join(map(str, seeds))} | "
                        f"{sum(e.epochs - e.epochs_done for e in es)} | {P.fmt_s(s)} | "
+                       f"{P.fmt_s(sum(e.remaining_cpu_s() for e in es))} | "
                        f"`{queue_command(profile, s, chapter, t)}` |")
         out.append("")
     return "\n".join(out), counts

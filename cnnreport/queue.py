@@ -80,7 +80,7 @@ def execute(task: Dict[str, Any]) -> Dict[str, Any]:
     ``task``: ``key``, ``config``, ``probe`` (or None), ``results`` (folder), ``end``
     (``time.time()`` by which the run must have stopped), ``data`` (data root or None),
     ``threads`` (torch CPU threads or None), ``epochs_before`` (epochs checkpointed).
-    Returns ``key``, ``status`` (done | out_of_time | failed), ``epochs_done``, ``epochs``,
+    Returns ``key``, ``status`` (done | out_of_time | failed | locked), ``epochs_done``, ``epochs``,
     ``seconds``, ``epoch_s`` (measured seconds per epoch, or None), ``files`` (paths the
     run wrote, relative to ``results``) and ``error``."""
     t0 = time.time()
@@ -92,6 +92,7 @@ def execute(task: Dict[str, Any]) -> Dict[str, Any]:
         if task.get("threads"):
             torch.set_num_threads(int(task["threads"]))
         from .store import ResultStore
+        from .locks import RunLocked
         from .trainer import OutOfTime, fit
         cfg = dict(task["config"])
         store = ResultStore(task["results"])
@@ -115,6 +116,8 @@ def execute(task: Dict[str, Any]) -> Dict[str, Any]:
                 trained = out["epochs_done"] - before
                 if trained > 0 and res.total_time:
                     out["epoch_s"] = float(res.total_time) / trained
+            except RunLocked as e:  # another queue or a chapter trains it: leave it to them
+                out.update(status="locked", error=str(e))
             except OutOfTime as e:
                 out.update(status="out_of_time", epochs_done=e.epochs_done,
                            files=[f"checkpoints/{e.key}/last.pt"])
@@ -134,7 +137,7 @@ def execute(task: Dict[str, Any]) -> Dict[str, Any]:
 class Outcome:
     key: str
     names: List[str]
-    status: str                  # done | out_of_time | failed | already
+    status: str                  # done | out_of_time | failed | already | locked
     epochs_done: int
     epochs: int
     seconds: float
@@ -208,7 +211,8 @@ class Dispatcher:
             if e is not None and o.status == "failed":
                 self.log(f"failed: {e.key} {'; '.join(names)}: {o.error}")
         what = {"done": "done", "out_of_time": f"checkpointed at epoch {o.epochs_done}/{o.epochs}",
-                "failed": "FAILED", "already": "already stored"}.get(o.status, o.status)
+                "failed": "FAILED", "already": "already stored",
+                "locked": "skipped, another process trains it"}.get(o.status, o.status)
         self.log(f"  {what}: {o.key} {names[0]} ({o.seconds:.0f}s)")
         return o
 
@@ -469,7 +473,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--jobs", type=P.int_in(1), default=1, help="runs trained at once, each in a worker process")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port)")
     p.add_argument("--whole", action="store_true",
-                   help="start a run only if all its remaining epochs fit (no checkpoint left behind)")
+                   help="start a run only if all its remaining epochs fit (no checkpoint left behind); "
+                        "the default on a CPU, whose checkpoints do not outlive its machine")
+    p.add_argument("--partial", action="store_true",
+                   help="on a CPU, also start runs that fit only in part (they leave a checkpoint)")
     p.add_argument("--pack", metavar="FILE", help="write this call's results into FILE (tar.gz, <= 16 MiB a part)")
     p.add_argument("--with-checkpoints", action="store_true",
                    help="with --pack: add the checkpoints of the runs left unfinished")
@@ -496,7 +503,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for c, why in plan.errors.items():
         print(f"warning: left out {c}: {why}", file=sys.stderr)
     from .archive import PART_LIMIT
-    report = run(plan, a.budget, jobs=max(1, a.jobs), scheduler=a.scheduler, whole=a.whole,
+    if a.whole and a.partial:
+        p.error("--whole and --partial contradict each other; give one")
+    whole = a.whole or (device_kind() == "cpu" and not a.partial and not a.scheduler)
+    report = run(plan, a.budget, jobs=max(1, a.jobs), scheduler=a.scheduler, whole=whole,
                  margin=PACK_MARGIN_S if a.pack else 0.0, started=_STARTED,
                  ckpt_limit=PART_LIMIT if a.with_checkpoints else None)
     if a.pack:

@@ -9,6 +9,7 @@ import os
 from typing import Any, Dict, Union
 
 from .config import RunConfig
+from .locks import RunLocked, wait_for
 from .store import Result, ResultStore
 
 
@@ -18,7 +19,8 @@ def run_or_load(config: Union[RunConfig, Dict[str, Any]], store: Union[ResultSto
     """Return the stored result of ``config``, training it first if it is not stored.
 
     ``force=True`` trains again and overwrites.  An interrupted run resumes from its
-    checkpoint in ``<store>/checkpoints/<key>/``.  The config is validated here, once,
+    checkpoint in ``<store>/checkpoints/<key>/``.  When another process is training the
+    same run (:mod:`cnnreport.locks`), wait for it and load its result.  The config is validated here, once,
     and handed to :func:`cnnreport.training.fit` as a :class:`RunConfig`.
     """
     from .training import fit  # torch is imported only when something must be trained
@@ -29,4 +31,11 @@ def run_or_load(config: Union[RunConfig, Dict[str, Any]], store: Union[ResultSto
         found = store.get(cfg)
         if found is not None:
             return found
-    return fit(cfg, store=store, progress=progress, save_weights=save_weights, data=data)
+    try:
+        return fit(cfg, store=store, progress=progress, save_weights=save_weights, data=data)
+    except RunLocked:  # another process trains it: wait for it, then load what it stored
+        wait_for(store.root, cfg.key())
+        found = store.get(cfg)
+        if found is None:  # it stopped without a result (out of time, killed): train it here
+            return fit(cfg, store=store, progress=progress, save_weights=save_weights, data=data)
+        return found

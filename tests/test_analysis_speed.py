@@ -26,3 +26,14 @@ def test_load_benchmarks_and_first_present(tmp_path):
     # an empty file does not count as measured
     assert SP.first_present(runs, ["cpu/trainer_speed_threads1", "cpu/trainer_speed"]) == BENCH
     assert SP.first_present(runs, ["gpu/trainer_speed"]) == {}
+
+
+def test_precision_table_ratios_and_share_of_the_conv_rate():
+    row = {"model": "resnet9", "batch": 128, "runs": 4,
+           "images_per_s": {"plain_fp32": 80.0, "plain_bf16": 200.0, "ours_fp32": 79.0, "ours_bf16": 300.0},
+           "tflops": {"plain_fp32": 0.1, "plain_bf16": 0.25, "ours_fp32": 0.1, "ours_bf16": 0.6}}
+    t = SP.precision_table({"conv_reference_tflops": {"fp32": 0.2, "bf16": 1.2}, "rows": [row]})
+    r = t.iloc[0]
+    assert r["vs plain fp32"] == 3.75 and r["vs plain bf16"] == 1.5 and r["of bf16 conv rate"] == 0.5
+    assert r["ours_bf16 img/s"] == 300 and r["runs"] == 4
+    assert SP.precision_table({}).empty

@@ -115,6 +115,38 @@ def test_tier_and_run_filters(register, tmp_path):
     assert not P.build("smoke", ["plantest_t"], runs=["nothing*"], **kw).entries
 
 
+def test_reports_filter_spans_chapters_and_names_an_unknown_report(register, tmp_path):
+    register("plantest_r1", lambda p: E.seeded("plantest_r1", "g", {"m": SMALL}, [0], report="002"))
+    register("plantest_r2", lambda p: E.seeded("plantest_r2", "g", {"m": dict(SMALL, lr=0.1)}, [0], report="002")
+             + E.seeded("plantest_r2", "h", {"n": dict(SMALL, lr=0.2)}, [0], report="003"))
+    kw = dict(results=tmp_path, params={"plantest_r1": {}, "plantest_r2": {}})
+    chapters = ["plantest_r1", "plantest_r2"]
+    got = P.build("smoke", chapters, reports=["002"], **kw).entries
+    assert len(got) == 2 and {e.chapters[0] for e in got} == set(chapters) and all(e.reports == ["002"] for e in got)
+    assert [e.reports for e in P.build("smoke", chapters, reports=["003"], **kw).entries] == [["003"]]
+    with pytest.raises(P.PlanError, match="unknown report\\(s\\) 009; the planned chapters serve: 002, 003"):
+        P.build("smoke", chapters, reports=["009"], **kw)
+
+
+def test_cpu_estimates_come_from_measured_rates_and_long_runs_wait_for_the_gpu(monkeypatch):
+    from cnnreport import costs
+    cfg = dict(dataset="fashion_mnist", model="alexnet_fmnist", epochs=20, batch_size=128, val_fraction=0.2)
+    monkeypatch.setitem(costs.MEASURED_CPU, "amx_bf16", {"alexnet_fmnist": 1600.0})
+    assert costs.cpu_rate("alexnet_fmnist", 2, "amx_bf16") == 1600.0
+    assert costs.cpu_rate("alexnet_fmnist", 1, "amx_bf16") == 800.0
+    assert costs.cpu_rate("alexnet_fmnist", 2, "none") is None and costs.cpu_rate("lenet", 2, "amx_bf16") is None
+    import cnnreport.hardware as H
+    monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": True, "avx512_bf16": True})
+    measured = costs.run_seconds(cfg, "cpu", 2)
+    # 48,000 training images x 20 epochs at 1,600 img/s, and 22,000 evaluations an epoch at 3x that
+    assert measured == pytest.approx(48_000 * 20 / 1600 + 22_000 * 20 / 4800, rel=0.05)
+    monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": False, "avx512_bf16": False})
+    assert costs.run_seconds(cfg, "cpu", 2) != pytest.approx(measured, rel=0.05)  # the FLOP fallback
+    e = P.Entry(key="k", config_key="k", config=cfg, uses=[], tier=1, claim_group="g", est_gpu_s=1.0,
+                est_cpu_s=P.CPU_SITTING_S + 1, first_epoch_s=1.0, checkpoint_bytes=0.0)
+    assert e.gpu_only and not P.Entry(**{**e.__dict__, "est_cpu_s": 60.0}).gpu_only
+
+
 def test_importing_plan_and_queue_imports_no_torch_and_the_cli_prints_totals():
     code = ("import sys, cnnreport.plan, cnnreport.queue, cnnreport.costs, cnnreport.archive; "
             "assert 'torch' not in sys.modules, 'torch imported'")
@@ -123,7 +155,7 @@ def test_importing_plan_and_queue_imports_no_torch_and_the_cli_prints_totals():
                           "architectures", "--results", "/nonexistent"], capture_output=True, text=True,
                          cwd=ROOT, env={**__import__("os").environ, "CNNREPORT_DATA": "/nonexistent"})
     assert out.returncode == 0, out.stderr
-    assert "totals per tier" in out.stdout and "tier 1:" in out.stdout
+    assert "totals per tier" in out.stdout and "tier 1:" in out.stdout and "CPU-h" in out.stdout
 
 
 def test_costs_width_rule_and_measured_override(monkeypatch):

@@ -253,3 +253,35 @@ def test_unpack_refuses_corrupt_forged_and_unsafe_files_and_keeps_the_good_ones(
     (tmp_path / "cut.tar.gz").write_bytes(written[0].read_bytes()[:-40])
     cut = A.unpack(tmp_path / "cut.tar.gz", tmp_path / "c")
     assert cut.refused
+
+
+def test_a_run_another_process_trains_is_skipped_not_trained_twice(tiny_root, tmp_path):
+    import socket
+    from cnnreport import locks as L
+    from cnnreport.config import RunConfig
+    key = RunConfig.from_dict(SHORT).key()
+    path = L.lock_path(tmp_path, key)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    task = {"key": key, "config": SHORT, "probe": None, "results": str(tmp_path), "end": time.time() + 60,
+            "data": str(tiny_root), "threads": None, "epochs_before": 0}
+    out = Q.execute(task)
+    assert out["status"] == "locked" and "being trained by pid" in out["error"]
+    assert not (tmp_path / f"{key}.json").exists()
+    path.unlink()
+    assert Q.execute(task)["status"] == "done" and (tmp_path / f"{key}.json").is_file()
+
+
+def test_on_a_cpu_the_queue_starts_only_whole_runs_unless_told(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_run(plan, budget, **kw):
+        seen["whole"] = kw["whole"]
+        return Q.Report(plan.profile, budget, 0.0, [], [], str(plan.results))
+    monkeypatch.setattr(Q, "run", fake_run)
+    monkeypatch.setattr(Q, "device_kind", lambda: "cpu")
+    argv = ["--profile", "smoke", "--chapters", "architectures", "--budget", "5", "--results", str(tmp_path)]
+    assert Q.main(argv) == 0 and seen["whole"] is True
+    assert Q.main(argv + ["--partial"]) == 0 and seen["whole"] is False
+    monkeypatch.setattr(Q, "device_kind", lambda: "h200")
+    assert Q.main(argv) == 0 and seen["whole"] is False

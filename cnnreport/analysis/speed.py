@@ -45,3 +45,25 @@ def find_ratio(benchmark: Mapping[str, Any], workload_prefix: str, part: str) ->
 def ratio_text(row: Optional[Mapping[str, Any]]) -> str:
     """A ratio row as "mean ± std" (two decimals), or "not measured"."""
     return "not measured" if row is None else f"{row['mean']:.2f} ± {row['std']:.2f}"
+
+
+PRECISION_COLUMNS = ("plain_fp32", "plain_bf16", "ours_fp32", "ours_bf16")
+
+
+def precision_table(benchmark: Mapping[str, Any]):
+    """``bench/cpu_speed.py``'s file as a DataFrame: one row per model, images/s and TFLOP/s
+    of each contender, our bf16 step over the plain fp32 and bf16 loops, and the share of
+    the bf16 convolution rate measured in the same run.  Empty when not measured."""
+    import pandas as pd
+    peak = (benchmark.get("conv_reference_tflops") or {}).get("bf16")
+    rows = []
+    for r in benchmark.get("rows", []):
+        ips, tf = r["images_per_s"], r["tflops"]
+        row = {"model": r["model"], "batch": r["batch"], "runs": r["runs"]}
+        row.update({f"{c} img/s": round(ips[c]) for c in PRECISION_COLUMNS})
+        row["ours_bf16 TFLOP/s"] = round(tf["ours_bf16"], 2)
+        row["vs plain fp32"] = round(ips["ours_bf16"] / ips["plain_fp32"], 2)
+        row["vs plain bf16"] = round(ips["ours_bf16"] / ips["plain_bf16"], 2)
+        row["of bf16 conv rate"] = round(tf["ours_bf16"] / peak, 2) if peak else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -8,6 +8,7 @@ weights, plus a per-epoch test curve kept for plots and named so.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import platform
 import time
@@ -21,6 +22,7 @@ from ..cache import atomic_write_bytes
 from ..store import Result, ResultStore
 from .callbacks import Callback, Checkpoint, CsvLog, ProgressBar, StepProbe, TensorBoardLog, overrides
 from ..hardware import cpu_flags
+from ..locks import run_lock
 from .loop import EpochStats, TrainState, evaluate_split, train_epoch
 from .policy import DIVERGED, EARLY_STOP, OK, Policy, first_nonfinite
 from .setup import build_setup, resolve_device, run_scope
@@ -49,7 +51,9 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
                          "a store; store the callback's results separately (see cnnreport.landscape)")
     cfg = config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
     device = resolve_device(cfg.device)
-    with run_scope(device):
+    # One trainer per stored run: a second process gets RunLocked (see cnnreport.locks).
+    lock = run_lock(store.root, cfg.key()) if store is not None else contextlib.nullcontext()
+    with lock, run_scope(device):
         setup = build_setup(cfg, data if data is not None else D.load_dataset(cfg.dataset), device)
         ts = TrainState(setup)
         logs = [Checkpoint(store, deadline), CsvLog(store), TensorBoardLog(store)] if store is not None else []
