@@ -26,6 +26,9 @@ SCHEMA_VERSION = 2  # 2: builder defaults filled into the *_args dicts; test cur
 # that needs "the fields that are not the result's identity" imports it from here.
 EXECUTION_FIELDS = ("device", "precision", "channels_last", "compile", "eval_batch_size",
                     "checkpoint_every", "name", "chapter", "label")
+# Fields added after results were stored: they enter the key only when they differ from
+# this default, so adding one changes no stored key.
+KEYED_WHEN_SET = {"split": "stratified"}
 
 
 def provenance(config: Any) -> Tuple[str, str]:
@@ -73,6 +76,7 @@ class RunConfig:
     # data
     dataset: str = "cifar10"            # cifar10 | mnist | fashion_mnist | a file <name>.npz in the data root
     val_fraction: float = 0.2           # share of the training set held out for validation (0.2 = 4:1)
+    split: str = "stratified"           # stratified (each class's share kept) | random (torch random_split style)
     train_subset: Optional[int] = None  # images kept from the training split (None = all)
     val_subset: Optional[int] = None    # images kept from the validation split
     test_subset: Optional[int] = None   # images kept from the test set (None = all 10,000)
@@ -153,6 +157,7 @@ class RunConfig:
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError(f"config key 'val_fraction': bad value {self.val_fraction!r}; must be in [0, 1)")
         _choice("subset_mode", self.subset_mode, ["per_class", "random"])
+        _choice("split", self.split, ["stratified", "random"])
         _choice("normalization", self.normalization, ["dataset", "half"])
         _choice("precision", self.precision, ["auto", "fp32", "bf16"])
         if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:")):
@@ -204,6 +209,9 @@ class RunConfig:
         d = self.to_dict()
         for k in EXECUTION_FIELDS:
             d.pop(k, None)
+        for k, default in KEYED_WHEN_SET.items():
+            if d.get(k) == default:
+                d.pop(k)
         d["model"], d["optimizer"] = d["model"].lower(), d["optimizer"].lower()
         d["schedule"], d["loss"] = d["schedule"].lower(), d["loss"].lower()
         d["model_args"] = {**_defaults(MODELS.get(d["model"]), ("num_classes", "in_channels")),

@@ -225,6 +225,17 @@ def stratified_split(y: np.ndarray, val_fraction: float, seed: int) -> Tuple[np.
     return np.sort(tr), np.sort(va)
 
 
+def random_split(n: int, val_fraction: float, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val) of a seeded split of ``n`` images that ignores the classes, as
+    ``torch.utils.data.random_split`` splits (report 003's code): a seeded permutation, the
+    first ``round(n * val_fraction)`` held out."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * val_fraction))
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
 def subset_indices(y: np.ndarray, n: Optional[int], mode: str = "per_class", seed: int = 0) -> np.ndarray:
     """Indices of a subset of size ``n``.
 

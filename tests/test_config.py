@@ -164,3 +164,12 @@ def test_provenance_reads_the_fields_then_the_old_name():
     assert provenance({"name": "resnet9-tt94"}) == ("", "resnet9-tt94")
     assert provenance({"name": "lr 0.1: a free label"}) == ("", "lr 0.1: a free label")
     assert provenance({}) == ("", "")
+
+
+def test_the_split_field_enters_the_key_only_when_set():
+    base = RunConfig()
+    assert "split" not in base.identity() and base.key() == base.replace(split="stratified").key()
+    rnd = base.replace(split="random")
+    assert rnd.identity()["split"] == "random" and rnd.key() != base.key()
+    with pytest.raises(ConfigError, match="config key 'split'"):
+        base.replace(split="by_class")

@@ -102,3 +102,14 @@ def test_real_datasets():
     assert c.classes[3] == "cat" and np.all(np.bincount(c.y_train) == 5000)
     m = D.load_dataset("mnist", root=DATA)
     assert m.x_train.shape == (60000, 28, 28) and m.image_shape == (1, 28, 28)
+
+
+def test_random_split_is_seeded_disjoint_and_ignores_the_classes():
+    import numpy as np
+    from cnnreport import data as D
+    tr, va = D.random_split(1000, 0.2, seed=3)
+    assert len(va) == 200 and len(tr) == 800 and not set(tr) & set(va) and set(tr) | set(va) == set(range(1000))
+    assert (D.random_split(1000, 0.2, seed=3)[1] == va).all() and not (D.random_split(1000, 0.2, seed=4)[1] == va).all()
+    y = np.repeat(np.arange(10), 100)
+    shares = np.bincount(y[va], minlength=10)
+    assert shares.sum() == 200 and shares.min() != shares.max()  # unlike the stratified split

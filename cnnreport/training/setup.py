@@ -59,7 +59,10 @@ def normalization(cfg: RunConfig, ds: D.Dataset) -> Tuple[tuple, tuple]:
 
 def split_data(cfg: RunConfig, ds: D.Dataset):
     """(x, y) of train, validation and test after the seeded split and the subsets."""
-    tr, va = D.stratified_split(ds.y_train, cfg.val_fraction, cfg.seed)
+    if cfg.split == "random":
+        tr, va = D.random_split(len(ds.y_train), cfg.val_fraction, cfg.seed)
+    else:
+        tr, va = D.stratified_split(ds.y_train, cfg.val_fraction, cfg.seed)
     tr = tr[D.subset_indices(ds.y_train[tr], cfg.train_subset, cfg.subset_mode, cfg.seed)]
     va = va[D.subset_indices(ds.y_train[va], cfg.val_subset, cfg.subset_mode, cfg.seed)]
     te = D.subset_indices(ds.y_test, cfg.test_subset, cfg.subset_mode, cfg.seed)
