@@ -117,7 +117,9 @@ def test_quadratic_closed_form():
 
 
 def test_train_with_probes_leaves_training_alone(tiny, tmp_path, monkeypatch):
-    out = L.train_with_probes(TINY, probe_every=3, eta_factors=(0.5, 1, 2), data=tiny, progress=False)
+    # fp32, so that the probe's fp32 loss and the step's loss agree to rounding (bf16 differs by ~1e-4)
+    FP32 = dict(TINY, precision="fp32")
+    out = L.train_with_probes(FP32, probe_every=3, eta_factors=(0.5, 1, 2), data=tiny, progress=False)
     n_steps = 2 * math.ceil(90 / 16)
     assert len(out["train_loss"]) == n_steps
     assert out["step"] == list(range(0, n_steps, 3))
@@ -129,18 +131,18 @@ def test_train_with_probes_leaves_training_alone(tiny, tmp_path, monkeypatch):
     # Each probe saw the step's own batch and weights: L(w) is that step's training loss.
     for s, l0 in zip(out["step"], out["loss"]):
         assert l0 == pytest.approx(out["train_loss"][s], abs=1e-5)
-    plain = fit(TINY, progress=False, data=tiny)
+    plain = fit(FP32, progress=False, data=tiny)
     assert plain.steps["loss"] == out["train_loss"]
 
     # Cached: a second call reads the JSON, the plain results store stays empty.
-    cached = L.landscape_or_load(TINY, 3, (0.5, 1, 2), store=tmp_path, data=tiny, progress=False)
+    cached = L.landscape_or_load(FP32, 3, (0.5, 1, 2), store=tmp_path, data=tiny, progress=False)
     monkeypatch.setattr(L, "train_with_probes", lambda *a, **k: pytest.fail("retrained"))
-    again = L.landscape_or_load(TINY, 3, (0.5, 1, 2), store=ResultStore(tmp_path))
+    again = L.landscape_or_load(FP32, 3, (0.5, 1, 2), store=ResultStore(tmp_path))
     assert again["step"] == cached["step"] and np.allclose(again["beta_smooth"], cached["beta_smooth"])
     assert again["train_loss"] == out["train_loss"] and len(ResultStore(tmp_path)) == 0
-    assert L.cache_path(TINY, 3, (0.5, 1, 2), tmp_path) != L.cache_path(TINY, 2, (0.5, 1, 2), tmp_path)
+    assert L.cache_path(FP32, 3, (0.5, 1, 2), tmp_path) != L.cache_path(FP32, 2, (0.5, 1, 2), tmp_path)
     with pytest.raises(ValueError):
-        fit(TINY, store=ResultStore(tmp_path), step_callback=lambda *a: None, data=tiny)
+        fit(FP32, store=ResultStore(tmp_path), step_callback=lambda *a: None, data=tiny)
 
 
 def _result(lr, losses):
