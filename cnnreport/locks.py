@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Union
 
 WAIT_POLL_S = 5.0  # seconds between looks at a lock held by another process
+UNREADABLE_STALE_S = 60.0  # an unreadable lock this old was left half written by a dead writer
 
 
 class RunLocked(RuntimeError):
@@ -45,13 +46,24 @@ def _alive(owner: dict) -> bool:
 
 
 def owner_of(path: Path) -> Optional[dict]:
-    """The lock's owner, or None when there is no lock (or it is unreadable: half written)."""
+    """The lock's owner; None when there is no lock; ``{}`` when it is unreadable (being
+    written right now)."""
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
         return {}
+
+
+def _live(path: Path, owner: dict) -> bool:
+    """Whether ``owner`` (read from ``path``) still holds the lock."""
+    if owner == {}:  # unreadable: being written, unless it has stayed so for long
+        try:
+            return time.time() - path.stat().st_mtime < UNREADABLE_STALE_S
+        except FileNotFoundError:
+            return False
+    return _alive(owner)
 
 
 def _try_create(path: Path) -> bool:
@@ -67,12 +79,11 @@ def _try_create(path: Path) -> bool:
 
 def held_by_other(root: Union[str, os.PathLike], key: str) -> Optional[dict]:
     """The owner of a live lock on ``key`` held by another process; None when free or stale."""
-    owner = owner_of(lock_path(root, key))
+    path = lock_path(root, key)
+    owner = owner_of(path)
     if owner is None or owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
         return None
-    if owner == {}:  # being written right now
-        return {"pid": None, "host": None}
-    return owner if _alive(owner) else None
+    return (owner or {"pid": None, "host": None}) if _live(path, owner) else None
 
 
 @contextlib.contextmanager
@@ -84,10 +95,10 @@ def run_lock(root: Union[str, os.PathLike], key: str) -> Iterator[None]:
         owner = owner_of(path)
         if owner is None:
             continue  # released between the two looks
-        if owner == {} or _alive(owner):
+        if _live(path, owner):
             raise RunLocked(key, owner)
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # stale: its process is gone
+            path.unlink()  # stale: its process is gone, or it was never fully written
     try:
         yield
     finally:

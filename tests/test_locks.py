@@ -52,6 +52,20 @@ def test_a_live_owner_blocks_and_a_dead_one_is_stale(tmp_path):
         assert json.loads(L.lock_path(tmp_path, "k").read_text())["pid"] == os.getpid()
 
 
+def test_a_half_written_lock_blocks_briefly_then_goes_stale(tmp_path):
+    path = L.lock_path(tmp_path, "k")
+    path.parent.mkdir(parents=True)
+    path.write_text("")  # its writer died before writing the owner
+    with pytest.raises(L.RunLocked):
+        with L.run_lock(tmp_path, "k"):
+            pass
+    old = time.time() - 2 * L.UNREADABLE_STALE_S
+    os.utime(path, (old, old))
+    assert L.held_by_other(tmp_path, "k") is None
+    with L.run_lock(tmp_path, "k"):
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
 def test_fit_refuses_a_locked_run_and_run_or_load_waits_then_loads(tiny, tmp_path, monkeypatch):
     store = ResultStore(tmp_path)
     key = fit(CFG, progress=False, data=tiny).key
