@@ -1,10 +1,12 @@
-# cnnreport: `make book` builds the book (quick profile), `make test` runs the tests.
+# cnnreport: `make book` builds the book (the full profile, from the stored results: it trains
+# nothing on a machine without a GPU), `make book PROFILE=quick` re-runs the shortened runs,
+# `make test` runs the tests.
 # Both create .venv and the data folder on first use.
 
 PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
-PROFILE ?= quick
+PROFILE ?= full
 export CNNREPORT_DATA ?= $(CURDIR)/data
 # Sleeping (not spinning) OpenMP threads: much faster CPU training when the cores are shared.
 export OMP_WAIT_POLICY ?= PASSIVE
@@ -28,9 +30,9 @@ $(CNNREPORT_DATA)/.complete:
 ifneq ($(SHARED_DATA),)
 	$(PY) $(SHARED_DATA) $(CNNREPORT_DATA)
 else
-	$(PY) -m cnnreport.data download cifar10 mnist fashion_mnist --root $(CNNREPORT_DATA)
+	$(PY) -m cnnreport data download cifar10 mnist fashion_mnist --root $(CNNREPORT_DATA)
 endif
-	$(PY) -m cnnreport.data check --root $(CNNREPORT_DATA)
+	$(PY) -m cnnreport data check --root $(CNNREPORT_DATA)
 	touch $@
 
 # The widget JavaScript of the static pages (explore page, figure switchers), served from the
@@ -70,11 +72,11 @@ test: venv data widgets-js
 	$(PY) -m pytest -q
 
 book: venv data widgets-js
-	$(PY) -m cnnreport.book --profile $(PROFILE)
+	$(PY) -m cnnreport book --profile $(PROFILE)
 
 # One chapter with one parameter file: make chapter CHAPTER=architectures PROFILE=full
 chapter: venv data
-	$(PY) -m cnnreport.run book/$(CHAPTER).md -f params/$(PROFILE)/$(CHAPTER).yaml
+	$(PY) -m cnnreport run book/$(CHAPTER).md -f params/$(PROFILE)/$(CHAPTER).yaml
 
 clean-book:
 	rm -rf _build book/chapters

@@ -2,8 +2,8 @@
 eager and with torch.compile, on the machine it runs on (meant for the H200).
 
 Each cell (model, jobs J, compile on/off) starts J worker processes at once, as
-``python -m cnnreport.queue --jobs J`` would.  Each worker trains the model with the
-project's trainer (:func:`cnnreport.trainer.fit`: bf16 autocast, channels-last and the
+``python -m cnnreport queue --jobs J`` would.  Each worker trains the model with the
+project's trainer (:func:`cnnreport.training.fit`: bf16 autocast, channels-last and the
 on-device loader on CUDA) for ``--epochs`` short epochs on synthetic uint8 images of the
 model's dataset shape (no data files needed), the first epoch being the warm-up (cuDNN
 autotuning, compilation).  The workers wait for a common start time after building
@@ -53,7 +53,7 @@ def worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     import torch
 
     from cnnreport import data as D
-    from cnnreport.trainer import fit
+    from cnnreport.training import fit
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
     shape = SHAPES[spec["dataset"]]

@@ -18,7 +18,7 @@ _EXPORTS = {
     "load_dataset": "data", "Dataset": "data", "DataError": "data",
     "DeviceLoader": "loader",
     "MODELS": "models",
-    "fit": "trainer",
+    "fit": "training",
     "Result": "store", "ResultStore": "store", "run_or_load": "runs",
 }
 

@@ -43,13 +43,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from .cache import atomic_write_bytes
+
 PART_LIMIT = 16 * 1024 * 1024
 MEMBER_LIMIT = 1024 * 1024 * 1024  # no single member above 1 GiB is read
 MANIFEST = "manifest.json"
-RESULT_RE = re.compile(r"^([0-9a-f]{16})\.json$")
+RESULT_RE = re.compile(r"^(?:controls/)?([0-9a-f]{16})\.json$")   # controls/: store.CONTROLS_DIR
 SCRATCH_RE = re.compile(r"^scratch/([0-9a-f]{16})\.json$")
 LANDSCAPE_RE = re.compile(r"^landscape/([0-9a-f]{16})-([0-9a-f]{16})\.json$")
-CHECKPOINT_RE = re.compile(r"^checkpoints/([0-9a-f]{16})/last\.pt$")
+CHECKPOINT_RE = re.compile(r"^(?:controls/)?checkpoints/([0-9a-f]{16})/last\.pt$")
 STATUSES = ("ok", "diverged")
 
 
@@ -68,7 +70,7 @@ def part_name(out: Path, i: int) -> Path:
 
 
 def _sort_key(rel: str) -> Tuple[int, str]:
-    return (2 if rel.startswith("checkpoints/") else 1 if rel.startswith("landscape/") else 0, "")
+    return (2 if "checkpoints/" in rel else 1 if rel.startswith("landscape/") else 0, "")
 
 
 def pack(root: Union[str, Path], members: Sequence[str], out: Union[str, Path], *,
@@ -122,9 +124,7 @@ def pack(root: Union[str, Path], members: Sequence[str], out: Union[str, Path], 
         if buf.tell() > limit:
             raise PackError(f"{target}: {buf.tell() / 2**20:.1f} MiB, over the {limit / 2**20:.0f} MiB limit "
                             f"(the size estimate was off); pack fewer files")
-        tmp = target.with_name(target.name + ".partial")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(target)
+        atomic_write_bytes(target, buf.getvalue())
         written.append(target)
     return written, left_out
 
@@ -274,7 +274,6 @@ def _members(tar: tarfile.TarFile, report: UnpackReport):
 
 def unpack(archive: Union[str, Path], root: Union[str, Path]) -> UnpackReport:
     """Check every member of ``archive`` and merge the good ones into ``root``."""
-    from .cache import atomic_write_bytes
     root = Path(root)
     report = UnpackReport(str(archive))
     try:
@@ -369,7 +368,7 @@ def _merge(rel: str, data: bytes, root: Path, report: UnpackReport, write) -> No
         report.merged.append(rel)
         return
     else:
-        raise ValueError("not a results file (allowed: <key>.json, scratch/<key>.json, "
+        raise ValueError("not a results file (allowed: <key>.json, scratch/<key>.json, controls/<key>.json, "
                          "landscape/<key>-<hash>.json, checkpoints/<key>/last.pt)")
     if target.is_file():
         if _same_json(target.read_bytes(), data):

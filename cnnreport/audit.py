@@ -1,13 +1,14 @@
 """The reproduction audit: each chapter's claims from the source reports, our
 measurement and a verdict.
 
-A quantitative claim (a number) is judged against the mean of our runs with a stated
-tolerance, but only at a profile that runs the report's own settings (``full``): at
-``quick`` and ``smoke`` the runs are shortened, so the row says "not comparable at this
-profile" and still shows what was measured.  A qualitative claim (an ordering, "cat and
-dog are the most confused pair") is judged by a check the chapter computes, with the
-same profile caveat.  Rows are saved as JSON under ``<results>/audit/<chapter>.json`` so
-the final chapter can gather them.
+The verdict itself comes from a rule of :mod:`cnnreport.analysis.verdicts` (a number
+claim, a comparison, an ordering, ...), which works on 95% intervals over seeds
+(:mod:`cnnreport.stats`).  This module adds what depends on the page: a row whose runs
+are not trained yet is "pending" and names the command that computes them; at a profile
+that does not run the reports' own settings (``quick``, ``smoke``) a measured row says
+"not comparable at this profile" and still shows what was measured and what the rule
+would say.  Rows are saved as JSON under ``<results>/audit/<chapter>.json`` so the final
+chapter can gather them.
 """
 from __future__ import annotations
 
@@ -15,14 +16,25 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Union
 
+from . import stats as S
+from .analysis import verdicts as V
 from .cache import atomic_write_bytes
+from .store import flatten_results
 
-REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
+REPRODUCED, NOT_REPRODUCED = S.REPRODUCED, S.NOT_REPRODUCED
+HOLDS, CONTRADICTED, INCONCLUSIVE = S.HOLDS, S.CONTRADICTED, S.INCONCLUSIVE
+BY_CONSTRUCTION, BY_EYE = S.BY_CONSTRUCTION, S.BY_EYE
 NOT_COMPARABLE, FLAW = "not comparable at this profile", "method flaw noted"
-PENDING = "pending"
+PENDING = S.WAITING
 COMPARABLE_PROFILES = ("full",)
+# Every outcome a row can have, in the order the audit page counts them.
+OUTCOMES = (REPRODUCED, HOLDS, NOT_REPRODUCED, CONTRADICTED, INCONCLUSIVE, PENDING, BY_CONSTRUCTION,
+            BY_EYE, NOT_COMPARABLE, FLAW)
+# Outcomes that no profile changes: they are never "not comparable".
+_PROFILE_FREE = (BY_CONSTRUCTION, BY_EYE)
+NOISE_COMMAND = "python -m cnnreport queue --profile full --tier 1 --noise"
 
 
 @dataclass
@@ -38,13 +50,7 @@ class AuditRow:
     n_runs: int = 0
 
 
-def mean_std(values: Sequence[float]) -> tuple:
-    v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
-    if not v:
-        return float("nan"), float("nan")
-    m = sum(v) / len(v)
-    s = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
-    return m, s
+mean_std = S.mean_sd  # (mean, sd) of finite values; its one home is cnnreport.stats
 
 
 def fmt_mean_std(values: Sequence[float], unit: str = "%", digits: int = 2) -> str:
@@ -62,44 +68,88 @@ class Audit:
     chapter: str
     profile: str
     rows: List[AuditRow] = field(default_factory=list)
+    # (report, models) -> the Noise of that report's noise runs for these models; set by the
+    # chapter, which knows the store.  None: a one-seed measurement has no noise and waits.
+    noise_lookup: Optional[Callable[[str, Sequence[str]], S.Noise]] = None
 
     @property
     def comparable(self) -> bool:
         return self.profile in COMPARABLE_PROFILES
 
-    def pending_reason(self, needs: Any) -> str:
+    def pending_reason(self, needs: Any, noise: Optional[S.Noise] = None) -> str:
         """How many runs the row waits for and how they are computed: the GPU queue, unless
         the placeholders name their own way (the NumPy runs compute on a CPU)."""
         waiting = [r for r in flatten_results(needs) if r.pending]
-        return (f"waits for {len(waiting)} run(s) not trained yet: "
-                f"{how_to_compute(waiting, self.profile, self.chapter)}")
+        parts = []
+        if waiting:
+            parts.append(f"waits for {len(waiting)} run(s) not trained yet: "
+                         f"{how_to_compute(waiting, self.profile, self.chapter)}")
+        if noise is not None and not noise.known:
+            n = len(noise.waiting)
+            parts.append(f"one seed, and the noise runs that give its spread are not stored "
+                         f"({noise.source or 'none named'}{f'; {n} run(s)' if n else ''}): {NOISE_COMMAND}")
+        return "; ".join(parts)
+
+    def noise_for(self, report: str, needs: Any) -> Optional[S.Noise]:
+        """The noise of ``report`` for the models of ``needs`` (the chapter's lookup)."""
+        if self.noise_lookup is None:
+            return None
+        models = sorted({str(r.config.get("model")) for r in flatten_results(needs)
+                         if getattr(r, "config", None)})
+        return self.noise_lookup(report, models)
+
+    def verdict(self, report: str, claim: str, claimed: str, found: V.Verdict, needs: Any = None,
+                needs_full: bool = True, noise: Optional[S.Noise] = None) -> AuditRow:
+        """Show a rule's :class:`~cnnreport.analysis.verdicts.Verdict` as a row: pending while
+        a run in ``needs`` (or a noise run a one-seed measurement borrows) is not trained,
+        "not comparable" at a shortened profile (unless ``needs_full`` is False), else the
+        rule's outcome."""
+        measured, reason, outcome = found.measured, found.reason, found.outcome
+        if found.outcome in _PROFILE_FREE:
+            pass
+        elif _any_pending(needs):
+            outcome, reason = PENDING, self.pending_reason(needs)
+            measured = "pending" if not found.n else f"{measured} (partial)"
+        elif needs_full and not self.comparable:
+            would = "waits for noise runs" if found.outcome == PENDING else f"reads {found.outcome!r}"
+            reason = f"{self.profile} profile runs shortened settings; the rule {would} here, judged only at full"
+            outcome = NOT_COMPARABLE
+        elif found.outcome == PENDING:
+            reason = self.pending_reason(needs, noise if noise is not None else S.Noise())
+        return self._add(report, claim, claimed, measured, outcome, reason, found.n)
 
     def number(self, report: str, claim: str, claimed: float, measured: Sequence[float],
-               tolerance: float, unit: str = "%", why_not: str = "", needs: Any = None) -> AuditRow:
-        """A numeric claim, reproduced when ``|mean - claimed| <= tolerance``.
+               tolerance: float, unit: str = "%", why_not: str = "", needs: Any = None,
+               noise: Optional[S.Noise] = None) -> AuditRow:
+        """A numeric claim (:func:`~cnnreport.analysis.verdicts.number_claim`).
 
         ``needs``: the results (a list, or ``{label: [results]}``) the measurement comes
-        from; if any is pending the verdict is "pending"."""
-        m, s = mean_std(measured)
-        text = fmt_mean_std(measured, unit)
-        if _any_pending(needs):
-            verdict, reason = PENDING, self.pending_reason(needs)
-            text = "pending" if math.isnan(m) else f"{text} (partial)"
-        elif not self.comparable:
-            verdict, reason = NOT_COMPARABLE, f"{self.profile} profile runs shortened settings"
-        elif math.isnan(m):
-            verdict, reason = NOT_REPRODUCED, why_not or "no run finished (diverged)"
-        elif abs(m - claimed) <= tolerance:
-            verdict, reason = REPRODUCED, f"within ±{tolerance:g}{unit} of {claimed:g}{unit}"
-        else:
-            verdict = NOT_REPRODUCED
-            reason = why_not or f"{m - claimed:+.2f}{unit} from the claim, tolerance ±{tolerance:g}{unit}"
-        return self._add(report, claim, f"{claimed:g}{unit}", text, verdict, reason, len(measured))
+        from; if any is pending the verdict is "pending".  ``noise``: the spread a one-seed
+        measurement borrows (default: the chapter's noise runs of this report and model)."""
+        if noise is None and len(S.finite(measured)) == 1:
+            noise = self.noise_for(report, needs)
+        found = V.number_claim(measured, claimed, tolerance, noise, unit)
+        if found.outcome == NOT_REPRODUCED and why_not:
+            found = V.Verdict(found.outcome, found.measured, why_not, found.n)
+        return self.verdict(report, claim, f"{claimed:g}{unit}", found, needs, noise=noise)
+
+    def compare(self, report: str, claim: str, better: V.Named, worse: V.Named, claimed: str = "",
+                needs: Any = None, margin: float = 0.0, noise: Optional[S.Noise] = None) -> AuditRow:
+        """A comparison "``better`` beats ``worse``" (:func:`~cnnreport.analysis.verdicts.comparison`),
+        each a ``(label, accuracies)`` pair."""
+        noise = self._noise_if_needed(report, needs, noise, better[1], worse[1])
+        found = V.comparison(better, worse, noise, margin)
+        return self.verdict(report, claim, claimed or f"{better[0]} > {worse[0]}", found, needs, noise=noise)
+
+    def _noise_if_needed(self, report, needs, noise, *groups):
+        if noise is None and any(len(S.finite(g)) == 1 for g in groups):
+            noise = self.noise_for(report, needs)
+        return noise
 
     def check(self, report: str, claim: str, holds: Optional[bool], measured: str, reason: str = "",
               claimed: str = "", n_runs: int = 0, needs_full: bool = True, needs: Any = None) -> AuditRow:
-        """A qualitative claim; ``holds=None`` when it cannot be judged.  ``needs`` as in
-        :meth:`number`."""
+        """A qualitative claim that a computed test decides (``holds``: the claim holds, is
+        contradicted, or ``None`` when it cannot be judged).  ``needs`` as in :meth:`number`."""
         if _any_pending(needs):
             verdict, reason, measured = PENDING, self.pending_reason(needs), "pending"
         elif holds is None:
@@ -109,7 +159,7 @@ class Audit:
             reason = f"{reason}; " if reason else ""
             reason += f"{'holds' if holds else 'does not hold'} at the {self.profile} profile, judged only at full"
         else:
-            verdict = REPRODUCED if holds else NOT_REPRODUCED
+            verdict = HOLDS if holds else CONTRADICTED
         return self._add(report, claim, claimed or "(qualitative)", measured, verdict, reason, n_runs)
 
     def flaw(self, report: str, claim: str, what_we_do: str) -> AuditRow:
@@ -148,31 +198,52 @@ def load_rows(root: Union[str, Path], order: Sequence[str] = ()) -> List[AuditRo
     return rows
 
 
-_COLOURS = {REPRODUCED: "#d4edda", NOT_REPRODUCED: "#f8d7da", NOT_COMPARABLE: "#e2e3e5", FLAW: "#fff3cd",
-            PENDING: "#dbe9f6"}
+def outcome_counts(rows: Sequence[AuditRow]):
+    """Rows per report (index, "000" ..) and outcome (columns, in :data:`OUTCOMES` order,
+    only those that occur), as a DataFrame of ints.  A row that names several reports
+    ("000, 001") counts once for each."""
+    import pandas as pd
+    pairs = [(rep.strip(), r.verdict) for r in rows for rep in str(r.report).split(",")]
+    if not pairs:
+        return pd.DataFrame()
+    frame = pd.DataFrame(pairs, columns=["report", "outcome"])
+    counts = pd.crosstab(frame["report"], frame["outcome"])
+    cols = [o for o in OUTCOMES if o in counts.columns] + sorted(set(counts.columns) - set(OUTCOMES))
+    return counts[cols].sort_index()
 
 
-def flatten_results(items: Any):
-    """Every result (an object with a ``pending`` attribute) in nested lists, tuples and
-    dicts such as ``{label: [Result per seed]}``."""
-    if items is None:
-        return
-    if hasattr(items, "pending"):
-        yield items
-    elif isinstance(items, dict):
-        for v in items.values():
-            yield from flatten_results(v)
-    elif isinstance(items, (list, tuple)):
-        for v in items:
-            yield from flatten_results(v)
+def summary_sentence(counts, profile: str) -> str:
+    """The audit in two sentences: how many claims held, did not, are inconclusive or wait,
+    in all and per report."""
+    if counts is None or not len(counts):
+        return f"No chapter has saved audit rows at the {profile} profile yet."
+
+    def tally(get):
+        return (get(REPRODUCED) + get(HOLDS), get(NOT_REPRODUCED) + get(CONTRADICTED), get(INCONCLUSIVE),
+                get(PENDING))
+    total = tally(lambda o: int(counts[o].sum()) if o in counts.columns else 0)
+    other = {o: int(counts[o].sum()) if o in counts.columns else 0
+             for o in (BY_CONSTRUCTION, BY_EYE, NOT_COMPARABLE, FLAW)}
+    per = "; ".join(f"{rep} {'/'.join(map(str, tally(lambda o: int(row.get(o, 0)))))}"
+                    for rep, row in counts.iterrows())
+    return (f"At the {profile} profile the audit has {int(counts.to_numpy().sum())} rows: {total[0]} claims "
+            f"held, {total[1]} did not, {total[2]} are inconclusive at our seeds and {total[3]} still wait "
+            f"for runs; {other[BY_CONSTRUCTION]} match by construction, {other[BY_EYE]} are judged by eye, "
+            f"{other[NOT_COMPARABLE]} are not comparable at this profile and {other[FLAW]} note a method flaw. "
+            f"Per report (held / did not / inconclusive / waiting): {per}.")
+
+
+_COLOURS = {REPRODUCED: "#d4edda", HOLDS: "#d4edda", NOT_REPRODUCED: "#f8d7da", CONTRADICTED: "#f8d7da",
+            INCONCLUSIVE: "#f3e5f5", NOT_COMPARABLE: "#e2e3e5", FLAW: "#fff3cd", PENDING: "#dbe9f6",
+            BY_CONSTRUCTION: "#e8f4ea", BY_EYE: "#fdf3e6"}
 
 
 def how_to_compute(waiting: Sequence[Any], profile: str, chapter: str) -> str:
     """The command that computes these pending runs: the GPU queue, unless the placeholders
     name their own way (the NumPy runs compute on a CPU)."""
     own = sorted({getattr(r, "reason", "") for r in waiting} - {""})
-    if not own or any("cnnreport.queue" in o for o in own):
-        return f"python -m cnnreport.queue --profile {profile} --chapters {chapter}"
+    if not own or any("cnnreport queue" in o for o in own):
+        return f"python -m cnnreport queue --profile {profile} --chapters {chapter}"
     return "; ".join(own)
 
 
@@ -180,14 +251,23 @@ def _any_pending(items: Any) -> bool:
     return any(r.pending for r in flatten_results(items))
 
 
+AUDIT_ANCHOR = "audit-table"  # the id before each chapter's own audit table, which the audit page links to
+
+
 def audit_html(rows: Sequence[AuditRow], with_chapter: bool = False) -> str:
-    """An HTML table with the verdict cells coloured."""
+    """An HTML table with the verdict cells coloured.  ``with_chapter``: a first column
+    linking each row to its chapter's audit table (pages of one folder link by name).
+    Without it the table is a chapter's own, preceded by the anchor those links point at."""
     import html
     head = (["chapter"] if with_chapter else []) + ["report", "claim", "claimed", "measured", "verdict", "reason"]
-    out = ['<table class="audit-table"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
+    out = [] if with_chapter else [f'<a id="{AUDIT_ANCHOR}"></a>']
+    out.append('<table class="audit-table"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
+               + "</tr></thead><tbody>")
     for r in rows:
-        cells = ([r.chapter] if with_chapter else []) + [r.report, r.claim, r.claimed, r.measured]
-        tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+        link = (f'<td><a href="{html.escape(r.chapter)}.html#{AUDIT_ANCHOR}">{html.escape(r.chapter)}</a></td>'
+                if with_chapter else "")
+        cells = [r.report, r.claim, r.claimed, r.measured]
+        tds = link + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
         tds += f'<td style="background:{_COLOURS.get(r.verdict, "#fff")}">{html.escape(r.verdict)}</td>'
         tds += f"<td>{html.escape(r.reason)}</td>"
         out.append(f"<tr>{tds}</tr>")

@@ -1,9 +1,10 @@
 """Build the book: run every chapter of a profile through papermill, then Jupyter Book.
 
-    python -m cnnreport.book --profile quick          # what `make book` runs
-    python -m cnnreport.book --profile full --no-build
-    python -m cnnreport.book --profile full --train   # train missing full runs even on a CPU
-    python -m cnnreport.book --profile smoke --chapters architectures audit
+    python -m cnnreport book --profile full           # what `make book` runs: from the stored results
+    python -m cnnreport book --profile quick          # re-run the shortened runs (a laptop)
+    python -m cnnreport book --profile full --no-train --no-build
+    python -m cnnreport book --profile full --train   # train missing full runs even on a CPU
+    python -m cnnreport book --profile smoke --chapters architectures audit
 
 Chapters come from ``book/_toc.yml`` (entries ``chapters/<name>``, source
 ``book/<name>.md``) in order; each runs with ``params/<profile>/<name>.yaml``.  Every
@@ -31,6 +32,9 @@ from .params import ParameterError, check, declared, load_file
 from .paths import PROFILES, results_root
 from .run import EXECUTED_DIR, TRAIN_ENV, ChapterError, failed_path, repo_root, run_chapter
 
+# Pages that summarise the others' saved audit rows: they run after every other chapter,
+# wherever the table of contents puts them (the first page opens with the audit's summary).
+SUMMARY_PAGES = ("intro",)
 TIMINGS_FILE = "logs/book-timings.json"  # under results/<profile>/ (not committed): seconds per chapter
 
 
@@ -48,7 +52,7 @@ def chapters(book: Path) -> List[str]:
             walk(e.get("sections"))
             for part in e.get("parts", []) or []:
                 walk(part.get("chapters"))
-    walk([toc] + (toc.get("chapters") or []))
+    walk([{"file": toc.get("root", "")}] + (toc.get("chapters") or []))
     for part in toc.get("parts", []) or []:
         walk(part.get("chapters"))
     return list(dict.fromkeys(names))
@@ -169,7 +173,7 @@ def fill_missing_pages(book: Path, names: Sequence[str], profile: str) -> List[s
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_markdown_cell(
             f"# {_title(book / f'{name}.md')}\n\nThis chapter has no executed page. {why} "
-            f"Run it with `python -m cnnreport.book --profile {profile} --chapters {name}`.")]
+            f"Run it with `python -m cnnreport book --profile {profile} --chapters {name}`.")]
         nb.metadata["cnnreport"] = {"source": f"book/{name}.md", "placeholder": True}
         page.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, page)
@@ -191,6 +195,7 @@ def run_profile(profile: str, only: Sequence[str] = (), progress: bool = True,
     if unknown:
         raise ParameterError(f"unknown chapter(s) {unknown}; chapters: {', '.join(names)}")
     selected = [n for n in names if not only or n in only]
+    selected = ([n for n in selected if n not in SUMMARY_PAGES] + [n for n in selected if n in SUMMARY_PAGES])
     problems = parameter_problems(root, profile, selected)
     if problems:
         raise ParameterError("\n".join(problems), problems)
@@ -218,28 +223,33 @@ def run_profile(profile: str, only: Sequence[str] = (), progress: bool = True,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cnnreport.book", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="cnnreport book", description=__doc__.split("\n")[0])
     p.add_argument("--profile", default="quick", choices=PROFILES)
     p.add_argument("--chapters", nargs="*", default=(), help="only these chapters (default: all); "
                                                              "the others keep their last pages")
     p.add_argument("--train", action="store_true",
                    help=f"let chapters train missing runs, even at the full profile on a CPU ({TRAIN_ENV}=1)")
+    p.add_argument("--no-train", action="store_true",
+                   help=f"train nothing, even on a GPU: render from the stored results only ({TRAIN_ENV}=0)")
     p.add_argument("--no-build", action="store_true", help="execute the chapters, skip jupyter-book build")
     p.add_argument("--no-run", action="store_true", help="compile the already executed chapters only")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     a = p.parse_args(argv)
+    if a.train and a.no_train:
+        p.error("--train and --no-train contradict each other; give one")
     root = repo_root()
     t0 = time.perf_counter()
     failed: List[str] = []
     if not a.no_run:
         try:
             timings, failed = run_profile(a.profile, a.chapters, progress=not a.quiet, root=root,
-                                          env={TRAIN_ENV: "1"} if a.train else None)
+                                          env={TRAIN_ENV: "1"} if a.train else
+                                          {TRAIN_ENV: "0"} if a.no_train else None)
         except ParameterError as e:
             for line in str(e).splitlines():
                 print(f"error: {line}", file=sys.stderr)
             if e.problems:
-                print("nothing was run: fix the parameter files above (python -m cnnreport.run "
+                print("nothing was run: fix the parameter files above (python -m cnnreport run "
                       "book/<chapter>.md --help-params lists a chapter's parameters)", file=sys.stderr)
             return 1
         for name, dt in timings:

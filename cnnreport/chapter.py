@@ -10,7 +10,7 @@ The runs themselves are defined in :mod:`cnnreport.experiments`.  Every run goes
 :func:`cnnreport.runs.run_or_load`, so a rebuild with results present trains nothing.
 
 At the full profile a machine without a GPU trains nothing unless asked
-(``CNNREPORT_TRAIN=1``, set by ``python -m cnnreport.book --train``): a run that is not
+(``CNNREPORT_TRAIN=1``, set by ``python -m cnnreport book --train``): a run that is not
 stored comes back as a pending placeholder (``Result.pending``), its audit rows say
 "pending", and :mod:`cnnreport.queue` computes it on a GPU.
 """
@@ -20,7 +20,8 @@ import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from .paths import PROFILES, results_root
-from .audit import Audit, flatten_results, fmt_mean_std, mean_std
+from .analysis import readings as R
+from .audit import Audit, flatten_results, fmt_mean_std
 from .runs import run_or_load
 from .store import Result, ResultStore
 
@@ -70,9 +71,13 @@ def settings_table(rows: Sequence[Sequence[str]]):
 
 
 def may_train(profile: str) -> bool:
-    """Whether a missing run may be trained here: always below the full profile; at full
-    only on a GPU or when asked with ``CNNREPORT_TRAIN=1``."""
-    if profile != "full" or os.environ.get(TRAIN_ENV) == "1":
+    """Whether a missing run may be trained here: never with ``CNNREPORT_TRAIN=0`` (a build
+    from the stored results only); else always below the full profile, and at full only on
+    a GPU or when asked with ``CNNREPORT_TRAIN=1``."""
+    asked = os.environ.get(TRAIN_ENV)
+    if asked == "0":
+        return False
+    if profile != "full" or asked == "1":
         return True
     import torch
     return torch.cuda.is_available()
@@ -97,7 +102,8 @@ class Chapter:
         self.name, self.profile, self.progress = name, profile, progress
         self.root = results_root(profile)
         self.store = ResultStore(self.root)
-        self.audit = Audit(name, profile)
+        self.audit = Audit(name, profile, noise_lookup=self.noise)
+        self._noise: Dict[Any, Any] = {}
         self.train = may_train(profile)
         self.pending: List[Result] = []   # placeholders of runs not trained here
         self._datasets: Dict[str, Any] = {}
@@ -122,17 +128,16 @@ class Chapter:
                     raise ConfigError(f"{e} (from {hint})") from None
             raise
 
-    def _run(self, cfg: Dict[str, Any]) -> Result:
+    def _run(self, cfg: Dict[str, Any], store: str = "") -> Result:
+        """``store``: a subfolder of the results store (a twin kept apart, see
+        :attr:`cnnreport.experiments.Run.store`)."""
         config = self._config(cfg)
-        found = self.store.get(config)
-        if found is not None:  # stored: no need to load the data
-            return found
-        if not self.train:
-            placeholder = Result.placeholder(config)
-            self.pending.append(placeholder)
-            return placeholder
-        return run_or_load(config, self.store, progress=self.progress,
-                           data=self.dataset(config.dataset))
+        where = ResultStore(self.root / store) if store else self.store
+        result = run_or_load(config, where, progress=self.progress, train=self.train,
+                             load_data=lambda: self.dataset(config.dataset))  # loaded only to train
+        if result.pending:
+            self.pending.append(result)
+        return result
 
     def experiments(self, group: Optional[str] = None) -> Dict[str, List[Result]]:
         """Run (or load) this chapter's runs from :mod:`cnnreport.experiments`:
@@ -141,16 +146,18 @@ class Chapter:
         runs = E.group(E.runs_for(self.name, self.params), group)
         if not runs:
             raise ValueError(f"chapter {self.name!r} has no runs in group {group!r}")
-        return self._run_labelled({label: [r.run_config() for r in rs] for label, rs in runs.items()})
+        return self._run_labelled({label: [r.run_config() for r in rs] for label, rs in runs.items()},
+                                  {label: rs[0].store for label, rs in runs.items()})
 
-    def _run_labelled(self, configs: Mapping[str, Sequence[Mapping[str, Any]]]) -> Dict[str, List[Result]]:
+    def _run_labelled(self, configs: Mapping[str, Sequence[Mapping[str, Any]]],
+                      stores: Optional[Mapping[str, str]] = None) -> Dict[str, List[Result]]:
         from tqdm.auto import tqdm
         total = sum(len(v) for v in configs.values())
         out: Dict[str, List[Result]] = {label: [] for label in configs}
         with tqdm(total=total, desc=f"{self.name} runs", disable=not self.progress) as bar:
             for label, cfgs in configs.items():
                 for cfg in cfgs:
-                    out[label].append(self._run(dict(cfg)))
+                    out[label].append(self._run(dict(cfg), (stores or {}).get(label, "")))
                     bar.update(1)
         return out
 
@@ -171,46 +178,44 @@ class Chapter:
                                             "chapter": self.name, "label": label}
                                            for s in seeds] for label in configs})
 
-    # -- numbers ---------------------------------------------------------------------
-    @staticmethod
-    def done(results: Iterable[Result]) -> List[Result]:
-        """The finished runs (neither pending nor diverged)."""
-        return [r for r in results if r.status == "ok"]
-
-    @staticmethod
-    def is_pending(*groups: Any) -> bool:
-        """Whether any result in these results, lists or ``{label: [results]}`` is pending."""
-        return any(r.pending for r in flatten_results(groups))
-
-    @staticmethod
-    def accs(results: Iterable[Result], split: str = "test") -> List[float]:
-        """Accuracies in % of finished runs.  ``split``: ``test`` (the selected epoch's
-        weights), ``final_test`` (after the last epoch), ``best_val``, ``final_train``; or a
-        report number ("000" .. "004"), which reads the test accuracy the way that report
-        read it (:data:`cnnreport.experiments.recipes.READING`)."""
-        from .experiments.recipes import READING
-        split = {"selected": "test", "final": "final_test"}.get(READING.get(split, split), split)
-        out = []
-        for r in results:
-            if r.status != "ok":
+    def noise(self, report: str, models: Sequence[str] = ()):
+        """The seed noise of ``report`` for ``models`` (all of the report's when empty): the
+        pooled sd of the report's noise runs (:data:`cnnreport.experiments.NOISE_RUNS`), read
+        from the store, never trained here.  A :class:`~cnnreport.stats.Noise` whose
+        ``waiting`` lists the noise runs not stored yet."""
+        cache_key = (report, tuple(sorted(models)))
+        if cache_key in self._noise:
+            return self._noise[cache_key]
+        from . import experiments as E
+        from . import stats as S
+        from .params import resolve
+        groups, waiting, names = [], [], []
+        for chapter, group, label in E.NOISE_RUNS.get(report, ()):
+            values = self.params if chapter == self.name and self.params else resolve(chapter, self.profile)
+            runs = [r for r in E.runs_for(chapter, values) if r.group == group and r.label == label]
+            if not runs or (models and str(runs[0].config.get("model")) not in models):
                 continue
-            if split == "test":
-                out.append(100 * r.test_acc)
-            elif split == "final_test":
-                out.append(100 * (r.final_test_acc if r.final_test_acc is not None else r.test_acc))
-            elif split == "best_val":
-                out.append(100 * r.history["val_acc"][r.best_epoch - 1])
-            elif split == "final_train":
-                out.append(100 * r.history["train_acc"][-1])
-            else:
-                raise ValueError(f"unknown split {split!r}; allowed: test, final_test, best_val, "
-                                 f"final_train, or a report number 000-004")
-        return out
+            results = []
+            for r in runs:
+                cfg = self._config(r.run_config())
+                results.append(self.store.get(cfg) or Result.placeholder(cfg))
+            waiting += [r for r in results if r.pending]
+            groups.append(self.accs(results, report))
+            names.append(f"{chapter}: {label}")
+        found = S.noise(groups, source=f"report {report}: " + ", ".join(names) if names else
+                        f"report {report}: no noise run of {', '.join(models) or 'its models'} at this profile",
+                        waiting=waiting)
+        if waiting:  # a partial estimate is not used: the row waits for every noise seed
+            found = S.Noise(source=found.source, waiting=found.waiting)
+        self._noise[cache_key] = found
+        return found
 
-    @staticmethod
-    def acc(results: Iterable[Result], split: str = "test") -> float:
-        """Mean accuracy in % over seeds."""
-        return mean_std(Chapter.accs(results, split))[0]
+    # -- numbers ---------------------------------------------------------------------
+    # The readings have one home, cnnreport.analysis.readings; a chapter reaches them here.
+    done = staticmethod(R.done)
+    is_pending = staticmethod(R.is_pending)
+    accs = staticmethod(R.accs)
+    acc = staticmethod(R.acc)
 
     @staticmethod
     def acc_text(results: Iterable[Result], split: str = "test") -> str:
@@ -255,7 +260,7 @@ class Chapter:
         """The first finished run of every label (labels with none are left out)."""
         out = {}
         for label, rs in runs.items():
-            done = [r for r in rs if r.status == "ok"]
+            done = [r for r in rs if r.done]
             if done:
                 out[label] = done[0]
         return out

@@ -194,6 +194,50 @@ class RunConfig:
             except (ValueError, TypeError) as e:
                 raise ConfigError(f"config key 'augment[{i}]': bad value {spec!r}: {e}") from e
 
+    def limit_problems(self) -> List[str]:
+        """What this (valid) config asks that its data or model cannot give, each naming the
+        limit: a subset larger than its split, a batch larger than the training set, a width
+        that rounds a layer to zero channels.  Empty when the dataset file is not there to
+        measure (the trainer then checks again)."""
+        from .data import sizes
+        out: List[str] = []
+        found = sizes(self.dataset)
+        if found is not None:
+            n_train, n_test = found
+            n_val = int(round(n_train * self.val_fraction))
+            splits = {"train_subset": (n_train - n_val, f"training images of {self.dataset} after the "
+                                                         f"validation split (val_fraction {self.val_fraction:g})"),
+                      "val_subset": (n_val, f"validation images of {self.dataset} (val_fraction "
+                                            f"{self.val_fraction:g})"),
+                      "test_subset": (n_test, f"test images of {self.dataset}")}
+            for k, (limit, what) in splits.items():
+                v = getattr(self, k)
+                if v is not None and v > limit:
+                    out.append(f"config key {k!r}: bad value {v}; more than the {limit} {what}: use at "
+                               f"most {limit}, or null for all")
+            n_tr = min(n_train - n_val, self.train_subset or n_train)
+            if self.batch_size > n_tr:
+                out.append(f"config key 'batch_size': bad value {self.batch_size}; larger than the training "
+                           f"set ({n_tr} images): use at most {n_tr}")
+        width = self.model_args.get("width")
+        if width is not None and width < 1:
+            import torch
+            from .models import MODELS
+            try:
+                with torch.device("meta"):  # builds the layers without allocating their weights
+                    MODELS.build(self.model, num_classes=10, **self.model_args)
+            except ValueError as e:
+                if "rounds a layer" in str(e):
+                    out.append(f"config key 'model_args.width': bad value {width}; {e}")
+        return out
+
+    def check_limits(self) -> "RunConfig":
+        """Raise :class:`ConfigError` for the first of :meth:`limit_problems`."""
+        problems = self.limit_problems()
+        if problems:
+            raise ConfigError(problems[0])
+        return self
+
     # -- identity --------------------------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)

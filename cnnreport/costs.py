@@ -9,7 +9,7 @@ FLOPs of one image at width 1 and at width 0.5.  They were measured once on a CP
 ``torch.utils.flop_counter.FlopCounterMode`` (which counts 2 FLOPs per multiply-add of
 every convolution and matrix product, and ignores element-wise work such as BatchNorm,
 activations and pooling) on a batch of two zero images, in eval mode, with the builder's
-defaults apart from ``width``; ``python -m cnnreport.costs --measure`` measures them again
+defaults apart from ``width``; ``python -m cnnreport costs --measure`` measures them again
 and prints the table in this file's format.
 
 **Width rule.**  A layer's work is (input channels) x (output channels), so it scales
@@ -99,8 +99,7 @@ PARAMS: Dict[str, Tuple[int, int]] = {
 }
 
 DATASET_SHAPES = {"cifar10": (3, 32, 32), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
-DATASET_SIZES = {"cifar10": (50_000, 10_000), "mnist": (60_000, 10_000),
-                 "fashion_mnist": (60_000, 10_000)}
+# (train, test) sizes: the one table is cnnreport.data.KNOWN (data.sizes reads any other file)
 
 # family -> (share of the bf16 peak reached, host seconds per training step).  Assumptions.
 FAMILIES: Dict[str, Tuple[float, float]] = {
@@ -127,6 +126,11 @@ MEASURED: Dict[str, float] = {}
 # full-profile report 002 runs on this CPU kind, twice what the short bench read on a shared
 # host.  A CPU or model not measured falls back to the FLOP estimate below.
 MEASURED_CPU: Dict[str, Dict[str, float]] = {
+    # fp32 steps (a CPU without native bf16, or a run that asks for precision "fp32"): the
+    # ``ours_fp32`` column of the same bench on the AMX machine, whose fp32 path is AVX-512.
+    "none": {"alexnet_fmnist": 322, "basic_cnn": 1212, "improved_cnn": 44, "lenet": 5424, "mlp": 9982,
+             "res9": 80, "residual_cnn": 45, "resnet18": 38, "resnet9": 79, "simp_res9": 169, "vgg_a": 181,
+             "vgg_a_bn": 157, "vgg_fmnist": 256},
     "amx_bf16": {"alexnet_fmnist": 1600, "basic_cnn": 2989, "improved_cnn": 184, "lenet": 4870, "mlp": 7699, "res9": 214, "residual_cnn": 135, "resnet18": 141, "resnet9": 283, "simp_res9": 578, "vgg_a": 342, "vgg_a_bn": 211, "vgg_fmnist": 1011},
 }
 MEASURED_CPU_THREADS = 2
@@ -205,27 +209,11 @@ def num_params(model: str, model_args: Optional[Mapping[str, Any]] = None) -> fl
     return _fit(p1, ph, float((model_args or {}).get("width", 1.0)))
 
 
-@lru_cache(maxsize=32)
-def _file_sizes(name: str, root: str) -> Tuple[int, int]:
-    """(train, test) sizes of a dataset file that is not one of the three known ones, read
-    from its label arrays alone (NumPy loads an .npz member only when asked)."""
-    import os
-
-    import numpy as np
-    path = os.path.join(root or os.path.expanduser("~/.cache/cnnreport/data"), f"{name}.npz")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return len(f["y_train"]), len(f["y_test"])
-    except (OSError, KeyError, ValueError):
-        return DATASET_SIZES["cifar10"]
-
-
 def dataset_sizes(name: str) -> Tuple[int, int]:
-    """(train, test) images of a dataset: the table for the three known ones."""
-    if name in DATASET_SIZES:
-        return DATASET_SIZES[name]
-    import os
-    return _file_sizes(name, os.environ.get("CNNREPORT_DATA", ""))
+    """(train, test) images of a dataset (:func:`cnnreport.data.sizes`); CIFAR-10's for a
+    file that is not there, so an estimate never fails."""
+    from .data import sizes
+    return sizes(name) or sizes("cifar10")
 
 
 def split_sizes(config: Mapping[str, Any]) -> Tuple[int, int, int]:
@@ -269,7 +257,8 @@ def epoch_seconds(config: Mapping[str, Any], device: str = "h200", threads: int 
     flops_s, host = _device_rates(model, device, threads)
     steps = max(1, math.ceil(n_tr / bs))
     step_device = 3.0 * fwd * bs / flops_s
-    measured = cpu_rate(model, threads) if device == "cpu" else MEASURED.get(model)
+    fp32 = str(config.get("precision", "auto")) == "fp32"  # a twin that asks for fp32 on any CPU
+    measured = cpu_rate(model, threads, "none" if fp32 else None) if device == "cpu" else MEASURED.get(model)
     if measured:
         at_width_1 = forward_flops(model, config.get("dataset", "cifar10"), {**margs, "width": 1.0})
         step_device = bs / measured * fwd / at_width_1
@@ -344,7 +333,7 @@ def measure(models: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cnnreport.costs", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="cnnreport costs", description=__doc__.split("\n\n")[0])
     p.add_argument("--measure", action="store_true", help="measure FORWARD_FLOPS and PARAMS again and print them")
     a = p.parse_args(argv)
     if not a.measure:

@@ -29,8 +29,8 @@ import numpy as np
 
 from .cache import atomic_write_bytes
 
-ENV_VAR = "CNNREPORT_DATA"
-DEFAULT_ROOT = Path("~/.cache/cnnreport/data")
+from .paths import DATA_ENV as ENV_VAR  # noqa: E402 - the data root has one home, cnnreport.paths
+from .paths import DEFAULT_DATA_ROOT as DEFAULT_ROOT, data_root  # noqa: E402,F401
 
 # What each known dataset must look like: (train size, test size, image shape, classes).
 KNOWN: Dict[str, Tuple[int, int, Tuple[int, ...], int]] = {
@@ -78,15 +78,18 @@ class Dataset:
                 f"image={self.image_shape}, classes={self.num_classes})")
 
 
-def data_root(root: Union[str, os.PathLike, None] = None) -> Path:
-    """The folder that holds the ``.npz`` files: ``root``, else ``$CNNREPORT_DATA``,
-    else ``~/.cache/cnnreport/data``."""
-    if root is not None:
-        return Path(root).expanduser()
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    return DEFAULT_ROOT.expanduser()
+def sizes(name: str, root: Union[str, os.PathLike, None] = None) -> Optional[Tuple[int, int]]:
+    """(train, test) images of a dataset without loading its images: the table for a known
+    one, else the label arrays of its file under the data root; None when there is no file."""
+    if name in KNOWN:
+        return KNOWN[name][0], KNOWN[name][1]
+    path = data_root(root) / f"{name}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as f:  # an .npz member is read only when asked
+            return len(f["y_train"]), len(f["y_test"])
+    except (OSError, KeyError, ValueError):
+        return None
+
 
 
 def _missing_message(name: str, path: Path) -> str:
@@ -94,7 +97,7 @@ def _missing_message(name: str, path: Path) -> str:
         f"dataset {name!r} not found: expected the file {path}.\n"
         f"Point the project at a folder holding {name}.npz with the environment variable "
         f"{ENV_VAR}=<folder> or the root= argument. To obtain the file:\n"
-        f"  - online: python -m cnnreport.data download {name} --root <folder>\n"
+        f"  - online: python -m cnnreport data download {name} --root <folder>\n"
         f"  - from this project's shared copies: python ../shared/data/materialize.py <folder>\n"
         f"  - or write your own arrays in the documented format (README, 'Data format')."
     )
@@ -256,10 +259,10 @@ def subset_indices(y: np.ndarray, n: Optional[int], mode: str = "per_class", see
     return np.sort(np.concatenate([np.flatnonzero(y == c)[:per] for c in classes]))
 
 
-def _main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m cnnreport.data", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="cnnreport data", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("download", help="download with torchvision and write <root>/<name>.npz")
     d.add_argument("names", nargs="+", choices=sorted(KNOWN))
@@ -277,4 +280,4 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(_main())
+    raise SystemExit(main())

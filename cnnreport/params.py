@@ -473,14 +473,44 @@ def validate(chapter: Union[str, Path, Mapping[str, Param]], values: Mapping[str
         raise ParameterError("\n".join(f"{where}: {line}" for line in lines), lines)
 
 
+# YAML 1.1 (PyYAML) reads ``1e-4`` and ``1e6`` as text, since its float needs a dot; YAML 1.2,
+# papermill's ``-p`` and every reader of a learning rate read them as numbers.  One without a
+# dot that names a whole number (``1e6``, ``5e4``) is an int, so it fits a count parameter.
+_EXP_RE = r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"
+_EXP_TAG = "tag:cnnreport,2026:exponent-number"
+
+
+def _exponent_number(loader, node):
+    text = loader.construct_scalar(node).replace("_", "")
+    value = float(text)
+    return int(value) if "." not in text and value.is_integer() else value
+
+
+def _loader():
+    import re
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader that also reads exponent numbers without a dot (``1e-4``) as numbers."""
+    Loader.add_implicit_resolver(_EXP_TAG, re.compile(_EXP_RE), list("-+0123456789"))
+    Loader.add_constructor(_EXP_TAG, _exponent_number)
+    return Loader
+
+
+def yaml_load(text: str) -> Any:
+    """YAML as the parameter files and ``-p`` read it: safe, with ``1e-4`` a number."""
+    import yaml
+    return yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_value(text: str) -> Any:
-    """A ``-p NAME VALUE`` value: YAML (``3``, ``0.5``, ``true``, ``null``, ``[0, 1]``);
-    ``None`` also means None, and text YAML cannot read stays text."""
+    """A ``-p NAME VALUE`` value: YAML (``3``, ``0.5``, ``1e-4``, ``true``, ``null``,
+    ``[0, 1]``); ``None`` also means None, and text YAML cannot read stays text."""
     import yaml
     if text.strip() == "None":
         return None
     try:
-        return yaml.safe_load(text)
+        return yaml_load(text)
     except yaml.YAMLError:
         return text
 
@@ -495,7 +525,7 @@ def load_file(path: Union[str, Path, None]) -> Dict[str, Any]:
     if not p.is_file():
         raise FileNotFoundError(f"parameter file {p} does not exist")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        data = yaml_load(p.read_text()) or {}
     except yaml.YAMLError as e:
         raise ParameterError(f"{p}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
@@ -536,7 +566,7 @@ def resolve(chapter: Union[str, Path], profile: str, overrides: Optional[Mapping
 
 def help_text(chapter: Union[str, Path], profile: str = "quick", root: Union[str, Path, None] = None) -> str:
     """Every parameter with its type, default (``profile``'s value), constraints and comment,
-    for ``python -m cnnreport.run <chapter> --help-params``."""
+    for ``python -m cnnreport run <chapter> --help-params``."""
     decl = declared(chapter, root)
     src = chapter_source(chapter, root)
     try:

@@ -4,6 +4,7 @@ Standard library only, so every part of the project (the GPU queue included) res
 paths the same way.  The one home of:
 
 * :data:`PROFILES`, the parameter profiles (argparse choices, chapter texts, params/);
+* :func:`data_root`, the folder of the datasets' ``.npz`` files, with :data:`DATA_ENV`;
 * :func:`results_root`, the results folder of a profile (chapters, the book's timings,
   sweeps, the planner and the queue), with :data:`RESULTS_ENV`, the variable that
   ``cnnreport.run`` sets for a chapter's kernel and that :class:`cnnreport.store.ResultStore`
@@ -17,6 +18,17 @@ from typing import Optional, Union
 
 PROFILES = ("smoke", "quick", "full")
 RESULTS_ENV = "CNNREPORT_RESULTS"
+DATA_ENV = "CNNREPORT_DATA"
+DEFAULT_DATA_ROOT = Path("~/.cache/cnnreport/data")
+
+
+def data_root(root: Union[str, os.PathLike, None] = None) -> Path:
+    """The folder that holds the datasets' ``.npz`` files: ``root``, else ``$CNNREPORT_DATA``,
+    else ``~/.cache/cnnreport/data``."""
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get(DATA_ENV)
+    return Path(env).expanduser() if env else DEFAULT_DATA_ROOT.expanduser()
 
 
 def repo_root(start: Optional[Path] = None) -> Path:

@@ -16,7 +16,7 @@ from . import plan as P
 def queue_command(profile: str, seconds: float, chapter: str = "", tier: int = 0) -> str:
     budget = max(60, int(math.ceil(seconds * 1.2 / 60.0)) * 60)  # 20% room, whole minutes
     sel = (f" --chapters {chapter}" if chapter else "") + (f" --tier {tier}" if tier else "")
-    return f"python -m cnnreport.queue --profile {profile}{sel} --budget {budget}"
+    return f"python -m cnnreport queue --profile {profile}{sel} --budget {budget}"
 
 
 def _md(text: str) -> str:

@@ -1,8 +1,8 @@
 """Every distinct training run of a profile, with its uses, priority, cost and state.
 
-    python -m cnnreport.plan --profile full
-    python -m cnnreport.plan --profile full --json
-    python -m cnnreport.plan --profile full --chapters architectures schedules --tier 1
+    python -m cnnreport plan --profile full
+    python -m cnnreport plan --profile full --json
+    python -m cnnreport plan --profile full --chapters architectures schedules --tier 1
 
 For each chapter in :data:`cnnreport.experiments.MODULES` whose module exists, the plan
 takes the chapter's parameter values at the profile (:func:`cnnreport.params.resolve`:
@@ -18,10 +18,11 @@ Each entry has a priority tier (the lowest over its uses, see
 a loss-landscape probe run its cache file), ``checkpointed`` (an interrupted run whose
 ``checkpoints/<key>/last.pt`` is there; ``epochs_done`` from its log) or ``pending``.
 
-Order: by tier; within a tier by claim group (the chapter and group of an entry's first
-use, the set of runs one table or figure compares), the groups whose pending runs cost
-least first, so the cheapest claims complete first; within a group by cost, then key.
-The order is deterministic for a given state of the results folder.
+Order: by rank (tier 1, the noise runs that ``--noise`` adds, tier 2, tier 3); within a
+rank by audit rows unlocked per hour of the device: greedily the claim whose pending runs
+complete the most claims per second of training, its runs cheapest first (the queue orders
+by its own device's costs, the printed plan by the H200's).  Runs that serve no claim come
+last.  The order is deterministic for a given state of the results folder.
 
 Building the plan loads no dataset and trains nothing.  Importing this module imports
 no torch; validating the configs (which computes their keys) does, when called.
@@ -63,6 +64,7 @@ class Use:
     tier: int
     report: str = ""
     claims: Tuple[str, ...] = ()
+    noise: bool = False            # a seed of one of its report's noise runs
 
     @property
     def name(self) -> str:
@@ -86,10 +88,25 @@ class Entry:
     state: str = PENDING
     epochs_done: int = 0
     path: str = ""                 # where the stored result lives (or will)
+    store: str = ""                # its subfolder of the results store ("controls"), if any
 
     @property
     def stored(self) -> bool:
         return self.state == STORED
+
+    @property
+    def noise(self) -> bool:
+        """A run that measures noise, which the audit needs early (``--noise``): a later seed
+        of a noise run (tier 2), or a precision twin kept in a controls folder (tier 3)."""
+        return (self.tier == 2 and any(u.noise for u in self.uses)) or bool(self.store)
+
+    @property
+    def rank(self) -> float:
+        """Queue order: tier 1, the noise runs' seeds, the precision twins, the rest of tier 2,
+        then tier 3."""
+        if self.noise:
+            return 1.75 if self.store else 1.5
+        return float(self.tier)
 
     @property
     def gpu_only(self) -> bool:
@@ -136,7 +153,8 @@ class Entry:
         return costs.run_seconds(self.config, "cpu", threads, self.probe, self.epochs_done)
 
     def to_json(self) -> Dict[str, Any]:
-        return {"key": self.key, "config_key": self.config_key, "tier": self.tier, "reports": self.reports,
+        return {"key": self.key, "config_key": self.config_key, "tier": self.tier, "noise": self.noise,
+                "reports": self.reports,
                 "est_cpu_s": round(self.est_cpu_s, 1), "gpu_only": self.gpu_only,
                 "model": self.model, "dataset": self.dataset, "epochs": self.epochs, "seed": self.seed,
                 "config": self.config, "uses": [asdict(u) for u in self.uses],
@@ -144,7 +162,7 @@ class Entry:
                 "est_gpu_s": round(self.est_gpu_s, 1), "first_epoch_s": round(self.first_epoch_s, 2),
                 "checkpoint_bytes": int(self.checkpoint_bytes), "probe": self.probe,
                 "stored": self.stored, "state": self.state, "epochs_done": self.epochs_done,
-                "path": self.path}
+                "path": self.path, "store": self.store}
 
 
 @dataclass
@@ -177,18 +195,21 @@ class Plan:
                 t["pending_gpu_min"] += e.remaining_s() / 60
 
         tiers: Dict[str, Dict[str, Any]] = {}
+        noise = blank()
         chapters: Dict[str, Dict[str, Any]] = {c: blank() for c in self.chapters}
         chapter_tiers: Dict[str, Dict[str, Dict[str, Any]]] = {}
         total = blank()
         for e in self.entries:
             add(tiers.setdefault(str(e.tier), blank()), e)
             add(total, e)
+            if e.noise:
+                add(noise, e)
             for c in e.chapters:
                 add(chapters.setdefault(c, blank()), e)
                 t = min(u.tier for u in e.uses if u.chapter == c)
                 add(chapter_tiers.setdefault(c, {}).setdefault(str(t), blank()), e)
         rnd = lambda d: {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()}
-        return {"all": rnd(total), "tiers": {k: rnd(v) for k, v in sorted(tiers.items())},
+        return {"all": rnd(total), "tiers": {k: rnd(v) for k, v in sorted(tiers.items())}, "noise": rnd(noise),
                 "chapters": {k: rnd(v) for k, v in chapters.items()},
                 "chapter_tiers": {c: {k: rnd(v) for k, v in sorted(t.items())}
                                   for c, t in chapter_tiers.items()}}
@@ -237,13 +258,32 @@ def _validated_key(run, params: Mapping[str, Any]) -> Tuple[str, Dict[str, Any]]
     from .config import ConfigError, RunConfig
     cfg = run.run_config()
     try:
-        rc = RunConfig.from_dict(dict(cfg))
+        rc = RunConfig.from_dict(dict(cfg)).check_limits()
     except ConfigError as e:
         from .params import blame
         hint = blame(params, e.key, e.value) if e.key else None
         raise PlanError(f"{run.chapter}: run {run.label!r} (group {run.group}, seed {run.seed}): "
                         f"invalid config: {e}" + (f" (from {hint})" if hint else "")) from None
     return rc.key(), cfg
+
+
+def chapter_problems(chapter: str, values: Mapping[str, Any]) -> List[str]:
+    """Every problem of ``chapter``'s runs with these parameter values that a type check
+    cannot see (:meth:`cnnreport.config.RunConfig.limit_problems`: a subset larger than its
+    split, a batch larger than the training set, a width that rounds a layer to zero), each
+    naming the parameter it comes from; empty for a chapter without runs."""
+    from . import experiments as E
+    if not E.has_experiments(chapter):
+        return []
+    out: List[str] = []
+    for run in E.runs_for(chapter, values):
+        try:
+            _validated_key(run, values)
+        except PlanError as e:
+            msg = str(e).split(": invalid config: ", 1)[-1]
+            if msg not in out:
+                out.append(msg)
+    return out
 
 
 def _probe_path(config: Mapping[str, Any], probe: Mapping[str, Any], results: Path) -> Path:
@@ -262,11 +302,12 @@ def _epochs_logged(results: Path, key: str) -> int:
 
 def _state(entry: Entry, results: Path) -> None:
     path = Path(entry.path)
+    base = results / entry.store if entry.store else results  # the store the run trains into
     if path.is_file():
         entry.state = STORED
-    elif entry.probe is None and (results / "checkpoints" / entry.config_key / "last.pt").is_file():
+    elif entry.probe is None and (base / "checkpoints" / entry.config_key / "last.pt").is_file():
         entry.state = CHECKPOINTED
-        entry.epochs_done = min(entry.epochs, _epochs_logged(results, entry.config_key))
+        entry.epochs_done = min(entry.epochs, _epochs_logged(base, entry.config_key))
     else:
         entry.state, entry.epochs_done = PENDING, 0
 
@@ -294,7 +335,7 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
           results: Union[str, Path, None] = None, overrides: Optional[Mapping[str, Any]] = None,
           params: Optional[Mapping[str, Mapping[str, Any]]] = None, runs: Sequence[str] = (),
           root: Union[str, Path, None] = None, strict: bool = True,
-          reports: Sequence[str] = ()) -> Plan:
+          reports: Sequence[str] = (), noise: bool = False) -> Plan:
     """The plan of ``profile``.
 
     ``chapters``: restrict to these (default: :func:`available_chapters`; a name registered
@@ -306,7 +347,9 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
     a page).  ``runs``: keep entries :func:`matches` selects.  ``strict=False`` leaves a
     chapter that cannot be planned out, with the reason in :attr:`Plan.errors`, instead of
     raising :class:`PlanError`.  ``reports``: keep entries that serve one of these reports
-    ("002"; one run may serve several, and a report may span several chapters)."""
+    ("002"; one run may serve several, and a report may span several chapters).  ``noise``:
+    also keep the noise runs' later seeds (:data:`cnnreport.experiments.NOISE_RUNS`) whatever
+    ``tier`` says."""
     from . import experiments as E
     from .paths import results_root
     if profile not in PROFILES:
@@ -349,7 +392,7 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
             e.config = {**e.config, "name": first.name, "chapter": first.chapter,
                         "label": first.label, "seed": first.seed}
         _state(e, results)
-    entries = [e for e in merged.values() if tier is None or e.tier <= int(tier)]
+    entries = [e for e in merged.values() if tier is None or e.tier <= int(tier) or (noise and e.noise)]
     if runs:
         entries = [e for e in entries if matches(e, runs)]
     if reports:
@@ -376,10 +419,13 @@ def _chapter_entries(chapter, profile, params, overrides, root, results) -> Dict
     for run in chapter_runs:
         ckey, cfg = _validated_key(run, values)
         probe = dict(run.probe) if run.probe else None
-        use = Use(run.chapter, run.group, run.label, run.seed, run.tier, run.report, tuple(run.claims))
+        use = Use(run.chapter, run.group, run.label, run.seed, run.tier, run.report, tuple(run.claims),
+                  run.noise)
         if probe is not None:
             path = _probe_path(cfg, probe, results)
             key = path.stem
+        elif run.store:  # a twin kept apart from the run of the same key
+            key, path = f"{run.store}/{ckey}", results / run.store / f"{ckey}.json"
         else:
             key, path = ckey, results / f"{ckey}.json"
         e = out.get(key)
@@ -389,21 +435,59 @@ def _chapter_entries(chapter, profile, params, overrides, root, results) -> Dict
                              est_gpu_s=costs.run_seconds(cfg, probe=probe),
                              est_cpu_s=costs.run_seconds(cfg, "cpu", CPU_THREADS, probe),
                              first_epoch_s=costs.first_epoch_seconds(cfg, probe=probe),
-                             checkpoint_bytes=costs.checkpoint_bytes(cfg), probe=probe, path=str(path))
+                             checkpoint_bytes=costs.checkpoint_bytes(cfg), probe=probe, path=str(path),
+                             store=run.store)
         elif use not in e.uses:
             e.uses.append(use)
     return out
 
 
-def order_entries(entries: Iterable[Entry]) -> List[Entry]:
-    """Tier, then claim groups by their pending cost (cheapest first), then cost, then key."""
-    entries = list(entries)
-    group_cost: Dict[Tuple[int, str], float] = {}
+def _cost(e: Entry, device: str) -> float:
+    """Seconds still to train ``e`` on ``device`` ("h200" or "cpu")."""
+    if e.stored:
+        return 0.0
+    return e.remaining_cpu_s() if device == "cpu" else e.remaining_s()
+
+
+def _by_rows_per_hour(entries: List[Entry], device: str) -> List[Entry]:
+    """One rank's entries, greedily: next the claim whose pending runs unlock the most audit
+    claims (it and any other claim those runs complete) per second of ``device`` time; each
+    claim's runs cheapest first; entries that serve no claim last, cheapest first."""
+    claims: Dict[Tuple[str, str], set] = {}
     for e in entries:
-        k = (e.tier, e.claim_group)
-        group_cost[k] = group_cost.get(k, 0.0) + (0.0 if e.stored else e.est_gpu_s)
-    return sorted(entries, key=lambda e: (e.tier, round(group_cost[(e.tier, e.claim_group)], 3),
-                                          e.claim_group, round(e.est_gpu_s, 3), e.key))
+        for u in e.uses:
+            for c in u.claims:
+                claims.setdefault((u.chapter, c), set()).add(e.key)
+    by_key = {e.key: e for e in entries}
+    cost = {e.key: _cost(e, device) for e in entries}
+    done = {e.key for e in entries if e.stored}
+    out: List[Entry] = []
+    left = {c: ks - done for c, ks in claims.items() if ks - done}
+    while left:
+        def gain(c):
+            adds = left[c]
+            unlocked = sum(1 for ks in left.values() if ks <= adds)
+            return unlocked / max(1.0, sum(cost[k] for k in adds)), -len(adds), c
+        best = max(left, key=gain)
+        adds = left[best]
+        out += sorted((by_key[k] for k in adds), key=lambda e: (round(cost[e.key], 3), e.key))
+        done |= adds
+        left = {c: ks - done for c, ks in left.items() if ks - done}
+    placed = {e.key for e in out}
+    rest = [e for e in entries if e.key not in placed]
+    stored = [e for e in rest if e.stored]
+    rest = sorted((e for e in rest if not e.stored), key=lambda e: (round(cost[e.key], 3), e.key))
+    return stored + out + rest
+
+
+def order_entries(entries: Iterable[Entry], device: str = "h200") -> List[Entry]:
+    """Rank (tier 1, noise runs, tier 2, tier 3), then within a rank the audit rows unlocked
+    per hour of ``device`` ("h200" or "cpu"; :func:`_by_rows_per_hour`), so that each hour
+    of training judges the most claims."""
+    ranks: Dict[float, List[Entry]] = {}
+    for e in entries:
+        ranks.setdefault(e.rank, []).append(e)
+    return [e for r in sorted(ranks) for e in _by_rows_per_hour(ranks[r], device)]
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -429,7 +513,7 @@ def table(plan: Plan) -> str:
     for e in plan.entries:
         state = e.state if e.state != CHECKPOINTED else f"ckpt {e.epochs_done}/{e.epochs}"
         uses = "; ".join(f"{u.chapter}: {u.label}" for u in e.uses)
-        lines.append(f"{e.tier:>4} {e.key[:16]:<16} {state:<13} {e.model[:14]:<14} {e.dataset[:13]:<13} "
+        lines.append(f"{str(e.tier) + ('n' if e.noise else ''):>4} {e.key[:16]:<16} {state:<13} {e.model[:14]:<14} {e.dataset[:13]:<13} "
                      f"{e.epochs:>4} {e.seed:>4} {fmt_s(e.est_gpu_s):>7} {fmt_s(e.est_cpu_s):>7} "
                      f"{'gpu' if e.gpu_only else '':>3}  {uses}"
                      + ("  [probe]" if e.probe else ""))
@@ -439,6 +523,10 @@ def table(plan: Plan) -> str:
         lines.append(f"  tier {k}: {v['runs']} runs, {v['epochs']} epochs, {v['gpu_min']:.1f} GPU-min, "
                      f"{v['cpu_h']:.1f} CPU-h [{v['pending_runs']} runs, {v['pending_epochs']} epochs, "
                      f"{v['pending_gpu_min']:.1f} GPU-min, {v['pending_cpu_h']:.1f} CPU-h]")
+    v = t["noise"]
+    if v["runs"]:
+        lines.append(f"  of tier 2, noise runs (tier '2n'): {v['runs']} runs, {v['cpu_h']:.1f} CPU-h "
+                     f"[{v['pending_runs']} runs, {v['pending_cpu_h']:.1f} CPU-h]")
     a = t["all"]
     lines.append(f"  all:    {a['runs']} runs, {a['epochs']} epochs, {a['gpu_min']:.1f} GPU-min, "
                  f"{a['cpu_h']:.1f} CPU-h [{a['pending_runs']} runs, {a['pending_epochs']} epochs, "
@@ -477,6 +565,9 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chapters", nargs="+", metavar="CHAPTER", help="only these chapters (default: all with runs)")
     p.add_argument("--tier", type=int_in(1, 3),
                    help="only tiers up to N (1: a seed per claim, 2: all seeds, 3: extras)")
+    p.add_argument("--noise", action="store_true",
+                   help="also the runs that measure noise, right after tier 1: the later seeds of each "
+                        "report's noise runs (the spread one-seed verdicts borrow), then the precision twins")
     p.add_argument("--results", help="results folder (default $CNNREPORT_RESULTS, else results/<profile>)")
     p.add_argument("--reports", nargs="+", default=[], metavar="REPORT",
                    help="only runs that serve one of these reports (000 .. 004), in whichever chapter")
@@ -487,7 +578,7 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cnnreport.plan", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="cnnreport plan", description=__doc__.split("\n\n")[0])
     add_selection_args(p)
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--skip-broken", action="store_true",
@@ -495,7 +586,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = p.parse_args(argv)
     try:
         plan = build(a.profile, a.chapters, a.tier, a.results, parse_overrides(a.parameter), runs=a.runs,
-                     strict=not a.skip_broken, reports=a.reports)
+                     strict=not a.skip_broken, reports=a.reports, noise=a.noise)
     except PlanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -1,12 +1,12 @@
 """Train the plan's pending runs in priority order until a time budget is spent.
 
-    python -m cnnreport.queue --profile full --budget 840
-    python -m cnnreport.queue --profile full --budget 840 --tier 1 --jobs 4 --pack out/results.tar.gz
-    python -m cnnreport.queue --profile full --budget 3600 --scheduler tcp://10.0.0.5:8786
-    python -m cnnreport.queue --profile full --unpack results.tar.gz
+    python -m cnnreport queue --profile full --budget 840
+    python -m cnnreport queue --profile full --budget 840 --tier 1 --jobs 4 --pack out/results.tar.gz
+    python -m cnnreport queue --profile full --budget 3600 --scheduler tcp://10.0.0.5:8786
+    python -m cnnreport queue --profile full --unpack results.tar.gz
 
 The runs come from :mod:`cnnreport.plan` (tier, then the cheapest claims first).  Each
-is trained with :func:`cnnreport.trainer.fit` into ``results/<profile>/`` (or
+is trained with :func:`cnnreport.training.fit` into ``results/<profile>/`` (or
 ``--results``, else ``$CNNREPORT_RESULTS``), the folder the book reads, with a deadline:
 a run whose next epoch would end past the budget is checkpointed and stops, and the next
 call resumes it from ``checkpoints/<key>/last.pt``.  A run is started only if its first
@@ -20,7 +20,7 @@ end the command prints what it did: done, in progress (epochs done of total), pe
 and the seconds used.
 
 ``--jobs N`` trains N runs at once, each in its own worker process
-(``python -m cnnreport.queue --worker``, fed one run at a time over a pipe), all on the
+(``python -m cnnreport queue --worker``, fed one run at a time over a pipe), all on the
 same GPU: small models leave an H200 mostly idle, because one Python process's eager
 training loop is bound by the host launching kernels, not by the GPU.  Separate
 processes overlap their host work on separate cores and their kernels on the GPU; CUDA
@@ -51,9 +51,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-_STARTED = time.time()  # the budget of a command counts from its start
+from .paths import DATA_ENV  # noqa: E402 - the data root's variable, named once
+
+STARTED = time.time()  # the budget of a command counts from its start (this module's import)
 
 SAFETY = 1.25          # a first epoch is started only if SAFETY x its estimate fits
 PACK_MARGIN_S = 20.0   # kept free for writing the archive
@@ -93,7 +95,7 @@ def execute(task: Dict[str, Any]) -> Dict[str, Any]:
             torch.set_num_threads(int(task["threads"]))
         from .store import ResultStore
         from .locks import RunLocked
-        from .trainer import OutOfTime, fit
+        from .training import OutOfTime, fit
         cfg = dict(task["config"])
         store = ResultStore(task["results"])
         data = _dataset(cfg.get("dataset", "cifar10"), task.get("data"))
@@ -124,6 +126,8 @@ def execute(task: Dict[str, Any]) -> Dict[str, Any]:
         trained = out["epochs_done"] - before
         if trained > 0 and out["epoch_s"] is None:
             out["epoch_s"] = (time.time() - t_fit) / trained
+        if task.get("store"):  # files are named relative to the plan's results folder
+            out["files"] = [f"{task['store']}/{f}" for f in out["files"]]
     except Exception as e:  # noqa: BLE001 - a failed run is reported, the queue goes on
         import traceback
         out.update(status="failed", error=f"{type(e).__name__}: {e}",
@@ -190,8 +194,8 @@ class Dispatcher:
                 if self.need(e) <= left:
                     self.todo.remove(e)
                     self.started[e.key] = e
-                    return {"key": e.key, "config": e.config, "probe": e.probe,
-                            "results": str(Path(self.plan.results).resolve()), "end": self.end,
+                    return {"key": e.key, "config": e.config, "probe": e.probe, "store": e.store,
+                            "results": str((Path(self.plan.results) / e.store).resolve()), "end": self.end,
                             "data": self.data, "threads": self.threads, "epochs_before": e.epochs_done}
             return None
 
@@ -388,7 +392,7 @@ class Report:
                                                                if e.epochs_done else "")
                   for e in self.pending[:10]]
         if len(self.pending) > 10:
-            lines.append(f"  ... and {len(self.pending) - 10} more (python -m cnnreport.plan)")
+            lines.append(f"  ... and {len(self.pending) - 10} more (python -m cnnreport plan)")
         for a in self.archives:
             lines.append(f"archive: {a}")
         for x in self.left_out:
@@ -400,7 +404,7 @@ def warm_up() -> None:
     """Import what the first run would import inside its first epoch (the trainer, the
     optional TensorBoard writer), so that time is spent before the budget decisions, not
     inside a first epoch the gate thought would fit."""
-    from . import trainer  # noqa: F401
+    from . import training  # noqa: F401
     try:
         from torch.utils.tensorboard import SummaryWriter  # noqa: F401
     except Exception:  # noqa: BLE001 - optional, as in the trainer
@@ -422,6 +426,7 @@ def run(plan, budget: float, *, jobs: int = 1, scheduler: Optional[str] = None, 
     t0 = time.time() if started is None else float(started)
     end = t0 + float(budget) - float(margin) - END_MARGIN_S
     device = device_kind()
+    plan.entries = P.order_entries(plan.entries, device)  # audit rows per hour of this device
     if not scheduler and jobs <= 1:
         warm_up()
     cores = os.cpu_count() or 1
@@ -430,7 +435,7 @@ def run(plan, budget: float, *, jobs: int = 1, scheduler: Optional[str] = None, 
         import torch
         threads = torch.get_num_threads()
     disp = Dispatcher(plan, end, device=device, threads=threads, jobs=jobs, whole=whole,
-                      data=data or os.environ.get("CNNREPORT_DATA"), log=log, ckpt_limit=ckpt_limit)
+                      data=data or os.environ.get(DATA_ENV), log=log, ckpt_limit=ckpt_limit)
     log(f"queue: {len(disp.todo)} pending run(s) of the {plan.profile} profile, "
         f"{max(0.0, end - time.time()):.0f}s to train on {device}"
         + (f" with {jobs} jobs" if jobs > 1 else "") + (f" on {scheduler}" if scheduler else ""))
@@ -462,12 +467,38 @@ def worker_main() -> int:
     return 0
 
 
+def run_and_pack(plan, budget: float, *, started: float, pack_to: Union[str, Path, None] = None,
+                 with_checkpoints: bool = False, max_parts: Optional[int] = None, jobs: int = 1,
+                 scheduler: Optional[str] = None, whole: bool = False, data: Optional[str] = None,
+                 log: Callable[[str], None] = print, ckpt_limit: Optional[float] = None) -> Report:
+    """Plan -> run -> pack, as the queue's and the GPU machine's commands both do: train
+    ``plan`` within ``budget`` seconds from ``started`` (keeping time to pack when packing),
+    then write this call's results (and, ``with_checkpoints``, the checkpoints of the runs
+    left unfinished) to the archive ``pack_to``.  The report's ``seconds`` count from
+    ``started``."""
+    report = run(plan, budget, jobs=max(1, jobs), scheduler=scheduler, whole=whole,
+                 margin=PACK_MARGIN_S if pack_to else 0.0, started=started, data=data, log=log,
+                 ckpt_limit=ckpt_limit)
+    if pack_to:
+        from .archive import pack
+        written, left_out = pack(plan.results, report.produced(with_checkpoints), pack_to, max_parts=max_parts)
+        report.archives, report.left_out = [str(w) for w in written], left_out
+    report.seconds = time.time() - started
+    return report
+
+
+def write_summary(path: Union[str, Path], summary: Dict[str, Any]) -> None:
+    """A summary as JSON, written atomically."""
+    from .cache import atomic_write_bytes
+    atomic_write_bytes(Path(path), json.dumps(summary, indent=1, default=str).encode())
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from . import plan as P
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--worker"]:
         return worker_main()
-    p = argparse.ArgumentParser(prog="python -m cnnreport.queue", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="cnnreport queue", description=__doc__.split("\n\n")[0])
     P.add_selection_args(p)
     p.add_argument("--budget", type=float, help="seconds this command may take, from its start")
     p.add_argument("--jobs", type=P.int_in(1), default=1, help="runs trained at once, each in a worker process")
@@ -496,7 +527,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         p.error("--with-checkpoints needs --pack FILE")
     try:
         plan = P.build(a.profile, a.chapters, a.tier, results, P.parse_overrides(a.parameter), runs=a.runs,
-                       strict=not a.skip_broken, reports=a.reports)
+                       strict=not a.skip_broken, reports=a.reports, noise=a.noise)
     except P.PlanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -506,19 +537,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if a.whole and a.partial:
         p.error("--whole and --partial contradict each other; give one")
     whole = a.whole or (device_kind() == "cpu" and not a.partial and not a.scheduler)
-    report = run(plan, a.budget, jobs=max(1, a.jobs), scheduler=a.scheduler, whole=whole,
-                 margin=PACK_MARGIN_S if a.pack else 0.0, started=_STARTED,
-                 ckpt_limit=PART_LIMIT if a.with_checkpoints else None)
-    if a.pack:
-        from .archive import pack
-        written, left_out = pack(plan.results, report.produced(a.with_checkpoints), a.pack)
-        report.archives = [str(w) for w in written]
-        report.left_out = left_out
-    report.seconds = time.time() - _STARTED
+    report = run_and_pack(plan, a.budget, started=STARTED, pack_to=a.pack, with_checkpoints=a.with_checkpoints,
+                          jobs=a.jobs, scheduler=a.scheduler, whole=whole,
+                          ckpt_limit=PART_LIMIT if a.with_checkpoints else None)
     print(report.summary())
     if a.summary:
-        Path(a.summary).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.summary).write_text(json.dumps(report.to_json(), indent=1))
+        write_summary(a.summary, report.to_json())
     return 1 if report.failed else 0
 
 

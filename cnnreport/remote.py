@@ -1,6 +1,6 @@
 """One command for a borrowed GPU machine: prepare the data, train within a budget, pack.
 
-    python -m cnnreport.remote --data .gpudata --out "$OUT" --budget 540 [--tier 1] [--profile full]
+    python -m cnnreport remote --data .gpudata --out "$OUT" --budget 540 [--tier 1] [--profile full]
 
 ``--data DIR`` holds the datasets as they travel: ``mnist.npz`` and ``fashion_mnist.npz``,
 and CIFAR-10 either as ``cifar10.npz`` or as the WebP mosaics of ``../shared/data``
@@ -18,7 +18,7 @@ less a margin for packing) is spent.  A run whose checkpoint could not come back
 the results of this call and the checkpoints of the runs it left unfinished,
 ``summary.json`` (what was done, in progress and pending; the data found; the seconds
 spent) and ``queue.log``.  Merge the archive here with
-``python -m cnnreport.queue --profile full --unpack results.tar.gz``.
+``python -m cnnreport queue --profile full --unpack results.tar.gz``.
 
 Imports only what the GPU machine has (standard library, torch, numpy, yaml, tqdm and
 cnnreport).
@@ -26,7 +26,6 @@ cnnreport).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -73,14 +72,15 @@ def prepare_data(src: Path, dest: Path, log: Callable[[str], None] = print) -> D
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from . import plan as P
-    from .archive import PART_LIMIT, pack
-    p = argparse.ArgumentParser(prog="python -m cnnreport.remote", description=__doc__.split("\n\n")[0])
+    from .archive import PART_LIMIT
+    p = argparse.ArgumentParser(prog="cnnreport remote", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="folder with the datasets as they travel (see above)")
     p.add_argument("--out", required=True, help="folder for results.tar.gz, summary.json and queue.log")
     p.add_argument("--budget", type=float, required=True, help="seconds this command may take, from its start")
     p.add_argument("--profile", default="full", choices=P.PROFILES)
     p.add_argument("--tier", type=P.int_in(1, 3), help="only tiers up to N")
     p.add_argument("--chapters", nargs="+", help="only these chapters")
+    p.add_argument("--noise", action="store_true", help="also the noise runs' later seeds, right after tier 1")
     p.add_argument("--jobs", type=P.int_in(1), default=1, help="runs trained at once on the GPU (worker processes)")
     p.add_argument("--whole", action="store_true", help="start a run only if all its remaining epochs fit")
     p.add_argument("--no-checkpoints", action="store_true", help="do not pack the checkpoints of unfinished runs")
@@ -90,7 +90,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 f"cifar10/, or the .npz files")
     if not a.budget > 0:
         p.error(f"--budget {a.budget:g}: must be > 0 seconds")
-    started = Q._STARTED
+    started = Q.STARTED
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     lines: List[str] = []
@@ -105,20 +105,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log(f"data: {name}: {found.get(name, 'absent: its runs are not queued')}")
     if "cifar10" not in found:
         log("CIFAR-10 is absent: only the MNIST and Fashion-MNIST runs are queued")
-    os.environ["CNNREPORT_DATA"] = str(data_root)
+    os.environ[Q.DATA_ENV] = str(data_root)
     summary: Dict[str, object] = {"data": found, "budget_s": a.budget, "profile": a.profile}
     code = 0
     try:
-        plan = P.build(a.profile, a.chapters, a.tier, strict=False)
+        plan = P.build(a.profile, a.chapters, a.tier, strict=False, noise=a.noise)
         for c, why in plan.errors.items():
             log(f"warning: left out {c}: {why}")
         plan.entries = [e for e in plan.entries if e.dataset in found]
-        report = Q.run(plan, a.budget, jobs=max(1, a.jobs), whole=a.whole, margin=Q.PACK_MARGIN_S,
-                       started=started, data=str(data_root), log=log, ckpt_limit=PART_LIMIT)
-        written, left_out = pack(plan.results, report.produced(not a.no_checkpoints), out / "results.tar.gz",
-                                 max_parts=MAX_PARTS)
-        report.archives, report.left_out = [w.name for w in written], left_out
-        report.seconds = time.time() - started
+        report = Q.run_and_pack(plan, a.budget, started=started, pack_to=out / "results.tar.gz",
+                                with_checkpoints=not a.no_checkpoints, max_parts=MAX_PARTS, jobs=a.jobs,
+                                whole=a.whole, data=str(data_root), log=log, ckpt_limit=PART_LIMIT)
+        report.archives = [Path(w).name for w in report.archives]
         log(report.summary())
         summary.update(report.to_json())
         summary["plan_errors"] = plan.errors
@@ -129,8 +127,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         summary["error"] = traceback.format_exc()
         code = 1
     summary["seconds"] = round(time.time() - started, 1)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    (out / "queue.log").write_text("\n".join(lines) + "\n")
+    Q.write_summary(out / "summary.json", summary)
+    from .cache import atomic_write_bytes
+    atomic_write_bytes(out / "queue.log", ("\n".join(lines) + "\n").encode())
     return code
 
 

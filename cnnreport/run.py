@@ -1,8 +1,8 @@
 """Run one chapter with one parameter file through papermill.
 
-    python -m cnnreport.run book/architectures.md -f params/full/architectures.yaml
-    python -m cnnreport.run book/architectures.md -p epochs_001 2 -p seeds "[0, 1]"
-    python -m cnnreport.run book/architectures.md --help-params
+    python -m cnnreport run book/architectures.md -f params/full/architectures.yaml
+    python -m cnnreport run book/architectures.md -p epochs_001 2 -p seeds "[0, 1]"
+    python -m cnnreport run book/architectures.md --help-params
 
 Every value is checked against the chapter's parameters cell (:mod:`cnnreport.params`)
 before a kernel starts: a bad one fails in a fraction of a second with one line per bad
@@ -89,20 +89,24 @@ def failed_path(output: Path) -> Path:
 
 
 def _publish(nb, target: Path) -> None:
-    """Write ``nb`` to ``target`` atomically: a reader (or Jupyter Book) sees the old file or
-    the new one, never half of one."""
+    """Write ``nb`` to ``target`` atomically (:func:`cnnreport.cache.atomic_write_bytes`): a
+    reader (or Jupyter Book) sees the old file or the new one, never half of one."""
     import nbformat
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            nbformat.write(nb, f)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the page from the web server and other users
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    from .cache import atomic_write_bytes
+    atomic_write_bytes(target, nbformat.writes(nb).encode("utf-8"))
+
+
+_HIDING_TAGS = ("remove-cell", "remove-input", "hide-input", "hide-cell")
+
+
+def _hide_like_parameters(nb) -> None:
+    """papermill's injected parameters cell takes the hiding tags of the parameters cell
+    (a page that hides its parameters, as the first page does, hides their values too)."""
+    tags = [t for c in nb.cells if "parameters" in c.metadata.get("tags", []) for t in c.metadata["tags"]
+            if t in _HIDING_TAGS]
+    for c in nb.cells:
+        if tags and "injected-parameters" in c.metadata.get("tags", []):
+            c.metadata["tags"] = list(dict.fromkeys([*c.metadata["tags"], *tags]))
 
 
 def _keep_failed(partial: Path, output: Path) -> Optional[Path]:
@@ -155,6 +159,10 @@ def check_parameters(source: Path, params: Optional[Mapping[str, Any]] = None,
     if profile is not None and "profile" in decl:
         values.setdefault("profile", profile)
     validate(decl, values, label=str(source))
+    from .plan import chapter_problems
+    problems = chapter_problems(Path(source).stem, {**{n: p.default for n, p in decl.items()}, **values})
+    if problems:
+        raise ParameterError("\n".join(f"{source}: {m}" for m in problems), problems)
     return values
 
 
@@ -233,6 +241,7 @@ def run_chapter(source: str, params: Optional[Dict[str, Any]] = None, params_fil
             raise
         done = nbformat.read(partial, as_version=4)
         done.metadata["cnnreport"]["seconds"] = round(time.perf_counter() - t0, 1)
+        _hide_like_parameters(done)
         _publish(done, out)
     with contextlib.suppress(FileNotFoundError):
         failed_path(out).unlink()  # it described a run this one supersedes
@@ -243,12 +252,12 @@ def _print_parameter_error(e: ParameterError, chapter: str) -> None:
     for line in str(e).splitlines():
         print(f"error: {line}", file=sys.stderr)
     if e.problems:
-        print(f"nothing was run; `python -m cnnreport.run {chapter} --help-params` lists every "
+        print(f"nothing was run; `python -m cnnreport run {chapter} --help-params` lists every "
               f"parameter with its type, default and constraints", file=sys.stderr)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cnnreport.run", description="Run one chapter through papermill.")
+    p = argparse.ArgumentParser(prog="cnnreport run", description="Run one chapter through papermill.")
     p.add_argument("chapter", help="the chapter source, e.g. book/architectures.md")
     p.add_argument("-f", "--parameters-file", help="YAML file of parameters (e.g. params/full/<chapter>.yaml)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),

@@ -50,9 +50,23 @@ def finite(values: Iterable[Optional[float]]) -> list:
     return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
+def is_finite(v) -> bool:
+    """A real number that is neither NaN nor infinite (None and bools' kin excluded)."""
+    import numbers
+    return isinstance(v, numbers.Real) and math.isfinite(float(v))
+
+
 def finite_mean(values: Iterable[Optional[float]]) -> float:
     v = finite(values)
     return sum(v) / len(v) if v else float("nan")
+
+
+def mean_sd(values: Iterable[Optional[float]]) -> tuple:
+    """(mean, sample sd) of the finite values: (NaN, NaN) for none, sd 0.0 for one."""
+    v = finite(values)
+    if not v:
+        return float("nan"), float("nan")
+    return sum(v) / len(v), (sample_sd(v) if len(v) > 1 else 0.0)
 
 
 def sample_sd(values: Sequence[float]) -> float:
@@ -72,6 +86,37 @@ def pooled_sd(groups: Iterable[Sequence[float]]) -> float:
             num += (len(v) - 1) * sample_sd(v) ** 2
             den += len(v) - 1
     return math.sqrt(num / den) if den else float("nan")
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The run-to-run sd that a one-seed measurement borrows: pooled over ``groups`` noise
+    runs (one config trained at several seeds each) with ``df`` degrees of freedom.
+    ``source`` says which runs, for the audit row; an unknown noise (``sd`` NaN) leaves a
+    one-seed verdict waiting, with ``waiting`` the runs it waits for."""
+    sd: float = float("nan")
+    df: int = 0
+    groups: int = 0
+    source: str = ""
+    waiting: tuple = ()
+
+    @property
+    def known(self) -> bool:
+        return math.isfinite(self.sd) and self.df > 0
+
+    def text(self) -> str:
+        if not self.known:
+            return f"noise runs not stored ({self.source})" if self.source else "no noise runs"
+        return f"pooled seed sd {self.sd:.2f} over {self.groups} noise config(s), df {self.df} ({self.source})"
+
+
+def noise(groups: Iterable[Sequence[float]], source: str = "", waiting: Sequence = ()) -> Noise:
+    """The :class:`Noise` of repeated runs: ``groups`` holds one list of values per config."""
+    groups = [finite(g) for g in groups]
+    repeated = [g for g in groups if len(g) >= 2]
+    df = sum(len(g) - 1 for g in repeated)
+    sd = pooled_sd(repeated) if repeated else float("nan")
+    return Noise(sd, df, len(repeated), source, tuple(waiting))
 
 
 @dataclass(frozen=True)
@@ -100,10 +145,13 @@ class Interval:
         return f"{fmt.format(self.mean)} ± {fmt.format(self.half)} (n={self.n}{', pooled sd' if self.pooled else ''})"
 
 
-def interval(values: Sequence[float], noise_sd: Optional[float] = None, noise_df: Optional[int] = None) -> Interval:
-    """The 95% t-interval of ``values``.  With one value, ``noise_sd`` (a pooled sd of noise
-    runs, with ``noise_df`` degrees of freedom) stands in for the sample's; without it the
-    interval is unknown (NaN half-width)."""
+def interval(values: Sequence[float], noise_sd: Optional[float] = None, noise_df: Optional[int] = None,
+             noise: Optional[Noise] = None) -> Interval:
+    """The 95% t-interval of ``values``.  With one value, ``noise`` (or ``noise_sd``, a pooled
+    sd of noise runs, with ``noise_df`` degrees of freedom) stands in for the sample's; without
+    it the interval is unknown (NaN half-width)."""
+    if noise is not None:
+        noise_sd, noise_df = noise.sd, noise.df
     v = finite(values)
     n = len(v)
     if n == 0:
@@ -133,10 +181,10 @@ def compare(diff: Interval) -> str:
     return INCONCLUSIVE
 
 
-def ordering(diffs: Sequence[Interval]) -> str:
-    """An ordering or a best-of-k: each claimed adjacent pair's difference (better - worse)
-    must hold; any contradicted pair contradicts it; else inconclusive."""
-    outcomes = [compare(d) for d in diffs]
+def joint(outcomes: Sequence[str]) -> str:
+    """The outcome of a claim made of parts that must all hold: it waits while one part waits
+    (or there is none), holds when every part holds, is contradicted when one part is, and is
+    inconclusive otherwise."""
     if not outcomes or WAITING in outcomes:
         return WAITING
     if all(o == HOLDS for o in outcomes):
@@ -144,6 +192,12 @@ def ordering(diffs: Sequence[Interval]) -> str:
     if CONTRADICTED in outcomes:
         return CONTRADICTED
     return INCONCLUSIVE
+
+
+def ordering(diffs: Sequence[Interval]) -> str:
+    """An ordering or a best-of-k: each claimed adjacent pair's difference (better - worse)
+    must hold; any contradicted pair contradicts it; else inconclusive."""
+    return joint([compare(d) for d in diffs])
 
 
 def number(measured: Interval, claim: float, tolerance: float) -> str:

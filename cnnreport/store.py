@@ -21,6 +21,9 @@ from .config import RunConfig
 from .paths import RESULTS_ENV
 
 ENV_VAR = RESULTS_ENV  # named once, in cnnreport.paths
+# The subfolder for control runs that share a key with a stored run and differ only in how
+# they execute (an fp32 twin of a bf16 run: precision is not part of the key).
+CONTROLS_DIR = "controls"
 
 # Per-epoch series in ``Result.history``, in this order.
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss_curve",
@@ -46,8 +49,10 @@ class Result:
     test_acc: Optional[float] = None        # in [0, 1], of the selected weights
     final_test_loss: Optional[float] = None  # of the weights after the last epoch trained
     final_test_acc: Optional[float] = None   # in [0, 1]; equals test_acc when nothing is selected
-    per_class_acc: List[float] = field(default_factory=list)
+    per_class_acc: List[float] = field(default_factory=list)   # of the selected weights
     confusion: List[List[int]] = field(default_factory=list)  # rows: true class, cols: predicted
+    final_per_class_acc: List[float] = field(default_factory=list)  # of the weights after the last epoch
+    final_confusion: List[List[int]] = field(default_factory=list)  # (empty in results stored before)
     classes: List[str] = field(default_factory=list)
     num_params: Optional[int] = None
     train_time: Optional[float] = None      # seconds, training epochs only
@@ -66,6 +71,11 @@ class Result:
         return self.status == "diverged"
 
     @property
+    def done(self) -> bool:
+        """Finished: trained to the end or stopped early, neither pending nor diverged."""
+        return self.status == "ok"
+
+    @property
     def pending(self) -> bool:
         """Not trained yet: a placeholder for a run that waits for a GPU."""
         return self.status == "pending"
@@ -74,7 +84,7 @@ class Result:
     def placeholder(cls, cfg: RunConfig) -> "Result":
         """The stand-in for a run that is not stored and may not be trained here."""
         return cls(key=cfg.key(), config=cfg.to_dict(), status="pending",
-                   reason="not trained yet: it waits for a GPU (python -m cnnreport.queue)")
+                   reason="not trained yet: it waits for a GPU (python -m cnnreport queue)")
 
     @property
     def best_val_acc(self) -> Optional[float]:
@@ -84,8 +94,11 @@ class Result:
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
-        if not d["extra"]:  # PyTorch results keep the shape they were stored in
-            del d["extra"]
+        # Fields added after results were stored are written only when set, so a stored
+        # result keeps the shape it was stored in (reading and writing it gives the same JSON).
+        for k in ("extra", "final_per_class_acc", "final_confusion"):
+            if not d[k]:
+                del d[k]
         return d
 
     @classmethod
@@ -99,6 +112,21 @@ class Result:
         acc = "n/a" if self.test_acc is None else f"{100 * self.test_acc:.2f}%"
         return (f"Result({self.config.get('model')!r} on {self.config.get('dataset')!r}, "
                 f"status={self.status}, test_acc={acc}, best_epoch={self.best_epoch}, key={self.key})")
+
+
+def flatten_results(items: Any):
+    """Every result (an object with a ``pending`` attribute) in nested lists, tuples and
+    dicts such as ``{label: [Result per seed]}``."""
+    if items is None:
+        return
+    if hasattr(items, "pending"):
+        yield items
+    elif isinstance(items, dict):
+        for v in items.values():
+            yield from flatten_results(v)
+    elif isinstance(items, (list, tuple)):
+        for v in items:
+            yield from flatten_results(v)
 
 
 class ResultStore:

@@ -1,6 +1,6 @@
 """Run one chapter over a grid of parameters, one papermill run per parameter set, on Dask.
 
-    python -m cnnreport.sweep book/hyperparams.md --grid params/sweeps/hyperparams_full.yaml
+    python -m cnnreport sweep book/hyperparams.md --grid params/sweeps/hyperparams_full.yaml
 
 The grid file (YAML) has ``base:`` (shared parameters, optional), ``grid:`` (name: [values],
 Cartesian product) and/or ``runs:`` (a list of name: value mappings, run first)::
@@ -30,7 +30,7 @@ against a separately started scheduler (smoke profile, 2-core CPU, from the chec
     export CNNREPORT_DATA=$PWD/data
     .venv/bin/dask scheduler --port 8786 --no-dashboard &
     OMP_NUM_THREADS=1 .venv/bin/dask worker tcp://127.0.0.1:8786 --nworkers 2 --nthreads 1 --no-dashboard &
-    .venv/bin/python -m cnnreport.sweep book/hyperparams.md \\
+    .venv/bin/python -m cnnreport sweep book/hyperparams.md \\
         --grid params/sweeps/hyperparams_smoke.yaml --scheduler tcp://127.0.0.1:8786
     # -> 3/3 runs ok; table: results/smoke/sweeps/hyperparams_smoke/sweep.csv
 """
@@ -353,7 +353,7 @@ def sweep(chapter: Union[str, Path], grid_or_path: Union[str, Path, Mapping[str,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cnnreport.sweep",
+    p = argparse.ArgumentParser(prog="cnnreport sweep",
                                 description="Run a chapter over a grid of parameters on Dask.")
     p.add_argument("chapter", help="the chapter source, e.g. book/hyperparams.md")
     p.add_argument("--grid", required=True, help="YAML with base:, grid: and/or runs:")

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from cnnreport import stats as S
 from cnnreport.analysis import fmnist_table as T
 from cnnreport.audit import Audit
 from cnnreport.store import Result
@@ -60,25 +61,53 @@ def test_report_table_lays_ours_beside_the_report():
     assert table.loc["mine", "lr"] == 0.1 and math.isnan(table.loc["mine", "claimed_acc"])
 
 
-def test_table_runs_answers_and_audit_rows():
+def test_table_runs_gathers_values_over_seeds():
     runs, table = _table()
     t = T.TableRuns(runs, table[table.index.isin(list(runs))])
     assert t.have("run 2") and not t.have("run 2", "run 1")
     assert t.acc("run 2") == pytest.approx(92.0) and math.isnan(t.acc("run 1"))
     assert t.finite("run 2") and not t.finite("run 1")
-    assert t.tolerance("run 2", "mine") == pytest.approx(2.0)     # the range of run 2's seeds
-    assert t.best(["mine", "run 2"]) == "run 2"
     assert t.value("run 2", "acc") == pytest.approx(92.0) and np.isnan(t.value("run 1", "acc"))
     assert t.listing(["run 2", "run 1"]) == "run 2 92.00"
     assert t.listing(["run 1"]) == T.NOT_RUN
     assert len(t.results("run 2", "run 1")) == 2
+    assert t.values("run 2") == [pytest.approx(91.0), pytest.approx(93.0)] and t.values("run 1") == []
+    assert t.values("run 2", "gap") == [pytest.approx(5.0)] * 2
+    assert t.values("run 2", "test_loss") == [0.3, 0.3] and t.values("run 2", "val_acc") == [80.0, 80.0]
+    assert t.named("run 2", "gap", "batch 128")[0] == "batch 128"
+    assert list(t.group(["mine", "run 2"])) == ["mine", "run 2"]
+    assert t.diverged("run 2") == 0
 
-    a = Audit("hyperparams", "quick")
+
+def test_table_runs_measures_of_the_validation_loss():
+    r = Result(key="k", config={}, status="ok", history={"val_loss": [1.0, 0.5, 0.55, 0.6]})
+    t = T.TableRuns({"run 17": [r]}, None)
+    assert t.values("run 17", "loss_rise") == [pytest.approx(20.0)]
+    assert t.values("run 17", "loss_jitter") == [pytest.approx(np.std([0.05, 0.05], ddof=1))]
+
+
+def test_table_runs_noise_of_a_measure_waits_for_pending_seeds():
+    runs = {"run 2": [_run(91.0, train=(0.5, 0.84)), _run(93.0), _run(92.0, train=(0.5, 0.86))],
+            "run 15": [_run(90.0), Result(key="p", config={}, status="pending")]}
+    t = T.TableRuns(runs, None)
+    gap = T.TableRuns({"run 2": runs["run 2"]}, None).noise("gap", ["run 2", "run 28"])
+    assert gap.known and gap.df == 2 and gap.sd == pytest.approx(1.0) and "run 2 (gap)" in gap.source
+    waiting = t.noise("gap", ["run 2", "run 15"])
+    assert not waiting.known and len(waiting.waiting) == 1
+
+
+def test_table_runs_rows_say_when_a_run_is_not_made():
+    from cnnreport.analysis import verdicts as V
+    runs, table = _table()
+    t = T.TableRuns(runs, table[table.index.isin(list(runs))])
+    a = Audit("hyperparams", "full")
     t.number(a, "run 2 reaches 91.69%", 91.69, "run 2")
     t.number(a, "run 1 reaches 91.66%", 91.66, "run 1")
-    t.check(a, "run 2 beats mine", ["run 2", "mine"], t.acc("run 2") > t.acc("mine"), "92 vs 80")
-    t.check(a, "run 1 beats run 2", ["run 1", "run 2"], True, "never shown")
+    t.verdict(a, "run 2 beats mine", "92 vs 80", ["run 2", "mine"],
+              lambda: V.comparison(t.named("run 2"), t.named("mine"), S.noise([[80.0, 80.5, 80.2]])))
+    t.verdict(a, "run 1 beats run 2", "", ["run 1", "run 2"], lambda: pytest.fail("not called for a missing run"))
     rows = a.rows
     assert len(rows) == 4
-    assert "not run at this profile" in str(rows[1]) and "not run at this profile" in str(rows[3])
-    assert "92 vs 80" in str(rows[2])
+    assert rows[1].measured == T.NOT_RUN and rows[3].measured == T.NOT_RUN and "run 1" in rows[3].reason
+    # run 2 has two seeds 2 points apart: a t-interval on one degree of freedom is wide
+    assert rows[2].verdict == S.INCONCLUSIVE and "run 2 −" in rows[2].measured

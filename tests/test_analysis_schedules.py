@@ -1,7 +1,13 @@
-"""Curve measures the schedule, activation and NumPy chapters judge claims by."""
+"""Curve measures the schedule, activation and NumPy chapters judge claims by, and the
+schedules chapter's rules: each made to hold, be contradicted and be inconclusive by
+synthetic seeds."""
 import math
 
+import pytest
+
+from cnnreport import stats as St
 from cnnreport.analysis import schedules as S
+from cnnreport.store import Result
 
 
 def test_setbacks_and_rebounds_count_only_the_wrong_direction():
@@ -38,19 +44,11 @@ def test_early_loss_reads_the_first_quarter():
     assert S.early_loss([5.0, 1.0]) == 5.0  # at least one epoch
 
 
-def test_ascending_is_strict_and_rejects_nan():
-    assert S.ascending({"a": 1, "b": 2, "c": 3}, ["a", "b", "c"])
-    assert not S.ascending({"a": 1, "b": 2, "c": 3}, ["b", "a", "c"])
-    assert not S.ascending({"a": 1, "b": float("nan")}, ["a", "b"])
-
-
 def test_decay_drops_find_a_steeper_fall_after_each_decay():
     # decays after epochs 2 and 4: the loss falls 0.1 before each and 0.5 after
     loss = [2.0, 1.9, 1.4, 1.3, 0.8, 0.7]
     assert [(e, round(b, 3), round(a, 3)) for e, b, a in S.decay_drops(loss, 2)] == [(2, 0.1, 0.5), (4, 0.1, 0.5)]
-    assert S.drops_steepen(loss, 2) is True
-    assert S.drops_steepen([2.0, 1.0, 0.9, 0.85, 0.84], 2) is False
-    assert S.drops_steepen([2.0, 1.0], 5) is None  # no decay inside the run
+    assert S.decay_drops([2.0, 1.0], 5) == []  # no decay inside the run
 
 
 def test_gap_falls_with_weight_decay_only_when_it_falls_at_every_step():
@@ -73,3 +71,116 @@ def test_a_decay_counts_as_steep_only_against_the_undecayed_run():
     assert S.steep_against_control(control, control, 3) is False
     assert S.steep_against_control(decayed, control, 5) is None  # no epoch after the decay
     assert math.isnan(S.drop_after([1.0], 1))
+
+
+def _run(status="ok", **history):
+    return Result(key=str(history), config={}, status=status, history=history, steps={"loss": [1.0] * 10})
+
+
+def test_by_seed_reads_a_named_measure_or_a_function_of_finished_runs():
+    runs = {"a": [_run(test_acc_curve=[0.80, 0.75, 0.82]), _run(test_acc_curve=[0.5, 0.6]),
+                  _run("diverged", test_acc_curve=[0.5, 0.1])],
+            "b": [_run(test_acc_curve=[0.5])]}                     # one epoch: no setbacks to count
+    assert S.by_seed(runs, "setbacks") == {"a": [pytest.approx(5.0), 0.0], "b": []}
+    assert S.by_seed(runs, lambda r: len(r.history["test_acc_curve"])) == {"a": [3.0, 2.0], "b": [1.0]}
+
+
+HI, MID, LO = [3.0, 3.1, 3.05], [2.0, 2.1, 2.05], [1.0, 1.1, 1.05]
+WIDE = [0.5, 3.5, 2.0]
+
+
+@pytest.mark.parametrize("higher, lower, outcome", [(HI, LO, St.HOLDS), (LO, HI, St.CONTRADICTED),
+                                                    (WIDE, MID, St.INCONCLUSIVE)])
+def test_exceeds_in_the_measures_own_unit(higher, lower, outcome):
+    v = S.exceeds(("a", higher), ("b", lower), unit=" epochs", digits=1)
+    assert v.outcome == outcome and v.n == 6
+    assert v.measured.startswith("a ") and " epochs (95%, n=3)" in v.measured and "a − b" in v.measured
+
+
+def test_exceeds_waits_for_one_seed_and_names_a_missing_value():
+    assert S.exceeds(("a", [3.0]), ("b", LO)).outcome == St.WAITING
+    assert S.exceeds(("a", [3.0]), ("b", LO), St.noise([[1.0, 1.1, 1.05]])).outcome == St.HOLDS
+    missing = S.exceeds(("a", []), ("b", LO))
+    assert missing.outcome == St.NOT_REPRODUCED and "a" in missing.measured
+
+
+def test_exceeds_by_a_margin():
+    assert S.exceeds(("a", HI), ("b", MID), margin=0.5).outcome == St.HOLDS
+    assert S.exceeds(("a", HI), ("b", MID), margin=1.5).outcome == St.CONTRADICTED
+
+
+@pytest.mark.parametrize("groups, outcome", [
+    ({"x": HI, "y": MID, "z": LO}, St.HOLDS),
+    ({"x": MID, "y": HI, "z": LO}, St.CONTRADICTED),
+    ({"x": HI, "y": WIDE, "z": LO}, St.INCONCLUSIVE),
+])
+def test_most_of_and_least_of(groups, outcome):
+    assert S.most_of("x", groups).outcome == outcome
+    flipped = {k: [-v for v in vs] for k, vs in groups.items()}
+    v = S.least_of("x", flipped)
+    assert v.outcome == outcome and "y − x" in v.measured and "z − x" in v.measured
+    with pytest.raises(ValueError):
+        S.most_of("w", groups)
+
+
+def test_pairs_exceed_needs_every_pair():
+    assert S.pairs_exceed([(("a", HI), ("b", MID)), (("b", MID), ("c", LO))]).outcome == St.HOLDS
+    v = S.pairs_exceed([(("a", HI), ("b", MID)), (("c", LO), ("b", MID))])
+    assert v.outcome == St.CONTRADICTED and "1 of 2 claimed pairs hold" in v.reason
+
+
+ACC_HI, ACC_MID, ACC_LO = [92.1, 92.0, 92.05], [91.9, 91.85, 91.8], [90.8, 90.9, 90.85]
+
+
+@pytest.mark.parametrize("accs, outcome", [
+    ({"CosineAnnealingLR": ACC_HI, "OneCycleLR": ACC_MID, "CyclicLR": ACC_LO}, St.HOLDS),
+    ({"CosineAnnealingLR": ACC_LO, "OneCycleLR": ACC_MID, "CyclicLR": ACC_HI}, St.CONTRADICTED),
+    ({"CosineAnnealingLR": ACC_HI, "OneCycleLR": [90.0, 94.0, 92.0], "CyclicLR": ACC_LO}, St.INCONCLUSIVE),
+])
+def test_order001(accs, outcome):
+    v = S.order001(accs)
+    assert v.outcome == outcome and "CosineAnnealingLR − OneCycleLR" in v.measured
+
+
+@pytest.mark.parametrize("cyclic, outcome", [([0.8, 0.81, 0.82], St.HOLDS), ([1.5, 1.51, 1.52], St.CONTRADICTED),
+                                             ([0.5, 1.5, 1.0], St.INCONCLUSIVE)])
+def test_falls_fastest(cyclic, outcome):
+    early = {"CyclicLR": cyclic, "OneCycleLR": [1.2, 1.21, 1.22], "CosineAnnealingLR": [1.1, 1.11, 1.12]}
+    assert S.falls_fastest(early).outcome == outcome
+
+
+@pytest.mark.parametrize("onecycle, outcome", [([6.0, 6.5, 7.0], St.HOLDS), ([0.5, 0.6, 0.7], St.CONTRADICTED),
+                                               ([0.0, 8.0, 4.0], St.INCONCLUSIVE)])
+def test_most_unstable(onecycle, outcome):
+    v = S.most_unstable({"CyclicLR": [2.0, 2.2, 2.1], "OneCycleLR": onecycle, "CosineAnnealingLR": [1.0, 1.1, 1.2]})
+    assert v.outcome == outcome and " points (95%" in v.measured
+
+
+@pytest.mark.parametrize("with_, outcome", [([66.0, 66.5, 67.0], St.HOLDS), ([40.0, 41.0, 42.0], St.CONTRADICTED),
+                                            ([30.0, 70.0, 50.0], St.INCONCLUSIVE)])
+def test_warmup_faster(with_, outcome):
+    assert S.warmup_faster(with_, [49.0, 50.0, 49.5]).outcome == outcome
+
+
+@pytest.mark.parametrize("with_, outcome", [
+    ([88.2, 88.25, 88.15], St.HOLDS),          # no gain
+    ([86.0, 86.1, 86.2], St.HOLDS),            # a loss is not a gain either
+    ([90.0, 90.1, 90.05], St.CONTRADICTED),    # two points better
+    ([87.0, 89.5, 88.25], St.INCONCLUSIVE),
+])
+def test_warmup_no_gain(with_, outcome):
+    v = S.warmup_no_gain(with_, [88.18, 88.2, 88.16])
+    assert v.outcome == outcome and "-0.5 points" in v.reason
+
+
+@pytest.mark.parametrize("with_, outcome", [([0.9, 1.0, 0.95], St.HOLDS), ([0.1, 0.12, 0.11], St.CONTRADICTED),
+                                            ([0.1, 1.5, 0.8], St.INCONCLUSIVE)])
+def test_oscillates_more(with_, outcome):
+    assert S.oscillates_more(with_, [0.3, 0.32, 0.31]).outcome == outcome
+
+
+@pytest.mark.parametrize("step, outcome", [([8.5, 8.6, 10.8], St.HOLDS), ([0.1, 0.2, 0.15], St.CONTRADICTED),
+                                           ([0.0, 8.0, 4.0], St.INCONCLUSIVE)])
+def test_steplr_jump(step, outcome):
+    v = S.steplr_jump(step, [2.0, 2.5, 2.25])
+    assert v.outcome == outcome and v.measured.startswith("StepLR (2, 0.1) ")

@@ -1,19 +1,54 @@
-"""The audit's verdict logic: what decides 'reproduced' is the report's conclusion."""
+"""The audit's page logic on top of the verdict rules: pending, not comparable, noise."""
 import json
 
 import pytest
 
-from cnnreport.audit import (FLAW, NOT_COMPARABLE, NOT_REPRODUCED, PENDING, REPRODUCED, Audit,
-                             audit_html, fmt_mean_std, load_rows, mean_std)
+from cnnreport import stats as S
+from cnnreport.audit import (BY_EYE, CONTRADICTED, FLAW, HOLDS, INCONCLUSIVE, NOT_COMPARABLE, NOT_REPRODUCED,
+                             PENDING, REPRODUCED, Audit, audit_html, fmt_mean_std, load_rows, mean_std)
+from cnnreport.analysis import verdicts as V
 from cnnreport.store import Result
 
 
 def test_number_within_and_outside_tolerance_at_full():
     a = Audit("ch", "full")
-    assert a.number("001", "acc", 90.0, [89.0, 90.0, 91.5], 1.0).verdict == REPRODUCED
-    row = a.number("001", "acc", 90.0, [87.0, 88.0], 1.0)
-    assert row.verdict == NOT_REPRODUCED and "-2.50% from the claim" in row.reason
+    assert a.number("001", "acc", 90.0, [89.8, 90.0, 90.1], 1.0).verdict == REPRODUCED
+    row = a.number("001", "acc", 90.0, [87.0, 87.1, 87.2], 1.0)
+    assert row.verdict == NOT_REPRODUCED and "-2.90% from the claim" in row.reason and "n=3" in row.measured
+    # three seeds too far apart to pin the number down within the tolerance
+    assert a.number("001", "acc", 90.0, [88.0, 90.0, 92.0], 1.0).verdict == INCONCLUSIVE
     assert a.number("001", "acc", 90.0, [], 1.0).verdict == NOT_REPRODUCED  # nothing finished
+
+
+def test_one_seed_borrows_the_chapters_noise_or_waits_for_it():
+    run = Result(key="a", config={"model": "lenet"}, test_acc=0.9)
+    asked = []
+
+    def lookup(report, models):
+        asked.append((report, list(models)))
+        return S.noise([[90.0, 90.2, 89.8]], source="noise run x")
+    a = Audit("ch", "full", noise_lookup=lookup)
+    row = a.number("004", "acc", 90.3, [90.0], 1.0, needs=[run])
+    assert row.verdict == REPRODUCED and "pooled noise sd" in row.measured and asked == [("004", ["lenet"])]
+    bare = Audit("ch", "full")
+    row = bare.number("004", "acc", 90.3, [90.0], 1.0, needs=[run])
+    assert row.verdict == PENDING and "--noise" in row.reason
+
+
+def test_comparisons_hold_contradict_or_stay_inconclusive():
+    a = Audit("ch", "full")
+    assert a.compare("002", "A > B", ("A", [92.0, 92.1, 91.9]), ("B", [90.0, 90.2, 89.9])).verdict == HOLDS
+    assert a.compare("002", "A > B", ("A", [90.0, 90.2, 89.9]), ("B", [92.0, 92.1, 91.9])).verdict == CONTRADICTED
+    assert a.compare("002", "A > B", ("A", [90.0, 92.0, 91.0]), ("B", [91.0, 90.0, 91.5])).verdict == INCONCLUSIVE
+    q = Audit("ch", "quick")
+    row = q.compare("002", "A > B", ("A", [92.0, 92.1, 91.9]), ("B", [90.0, 90.2, 89.9]))
+    assert row.verdict == NOT_COMPARABLE and "'holds'" in row.reason
+
+
+def test_by_eye_rows_are_the_same_at_every_profile():
+    for profile in ("quick", "full"):
+        row = Audit("ch", profile).verdict("001", "filters look like edges", "(visual)", V.by_eye("the filter figure"))
+        assert row.verdict == BY_EYE and "filter figure" in row.measured
 
 
 def test_shortened_profiles_never_judge():
@@ -22,7 +57,7 @@ def test_shortened_profiles_never_judge():
         assert a.number("001", "acc", 90.0, [90.0], 1.0).verdict == NOT_COMPARABLE
         row = a.check("001", "order", True, "a > b")
         assert row.verdict == NOT_COMPARABLE and "holds at the" in row.reason
-        assert a.check("001", "cheap", False, "x", needs_full=False).verdict == NOT_REPRODUCED
+        assert a.check("001", "cheap", False, "x", needs_full=False).verdict == CONTRADICTED
 
 
 def test_pending_beats_every_other_verdict():
@@ -30,9 +65,9 @@ def test_pending_beats_every_other_verdict():
     waiting = Result(key="b", config={}, status="pending")
     a = Audit("ch", "full")
     row = a.number("001", "acc", 90.0, [90.0], 1.0, needs={"x": [done, waiting]})
-    assert row.verdict == PENDING and row.measured == "90.00% (n=1) (partial)"
+    assert row.verdict == PENDING and row.measured.startswith("90.00%") and row.measured.endswith("(partial)")
     assert "1 run(s)" in row.reason and "--chapters ch" in row.reason
-    assert a.check("001", "q", True, "x", needs=[done]).verdict == REPRODUCED
+    assert a.check("001", "q", True, "x", needs=[done]).verdict == HOLDS
 
 
 def test_flaw_rows_and_html():
@@ -57,3 +92,18 @@ def test_rows_round_trip_in_chapter_order(tmp_path):
     rows = load_rows(tmp_path, order=["b", "a"])
     assert [r.chapter for r in rows] == ["b", "a"]
     assert json.loads((tmp_path / "audit" / "a.json").read_text())[0]["claim"] == "claim a"
+
+
+def test_the_summary_counts_rows_per_report_and_outcome():
+    from cnnreport.audit import outcome_counts, summary_sentence
+    a = Audit("ch", "full")
+    a.compare("002", "A > B", ("A", [92.0, 92.1, 91.9]), ("B", [90.0, 90.2, 89.9]))
+    a.number("002", "acc", 90.0, [87.0, 87.1, 87.2], 1.0)
+    a.flaw("000, 001", "shared", "one measurement for two reports")
+    counts = outcome_counts(a.rows)
+    assert list(counts.index) == ["000", "001", "002"]
+    assert counts.loc["002", HOLDS] == 1 and counts.loc["002", NOT_REPRODUCED] == 1
+    assert counts.loc["000", FLAW] == counts.loc["001", FLAW] == 1
+    text = summary_sentence(counts, "full")
+    assert "4 rows: 1 claims held, 1 did not" in text and "002 1/1/0/0" in text
+    assert "No chapter" in summary_sentence(outcome_counts([]), "quick")

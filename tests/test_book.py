@@ -36,8 +36,39 @@ def test_smoke_book_builds_clean():
             continue
         if name != "audit":
             assert re.search(r"<img [^>]*src=\"[^\"]+\.png\"", text), f"{name}: no figure"
-        if name != "speed":  # a page about the project, with no report claims
+        if name not in ("speed", "intro"):  # pages about the project, with no report claims
             assert "audit-table" in text, f"{name}: no audit table"
+
+
+@pytest.mark.slow
+@needs_data
+def test_full_book_builds_from_the_committed_results_and_trains_nothing(tmp_path):
+    """`make book`: the full profile rendered from results/full with training forbidden even on
+    a GPU, so the build only reads what is stored.  It runs in a copy of the checkout, so the
+    smoke pages the other tests read and the committed audit files stay as they are."""
+    import json
+    import os
+    import shutil
+    work = tmp_path / "checkout"
+    skip = shutil.ignore_patterns("chapters", "_build", "checkpoints", "locks", "logs", "__pycache__")
+    for name in ("book", "cnnreport", "params"):
+        shutil.copytree(ROOT / name, work / name, ignore=skip)
+    shutil.copy(ROOT / "_config.yml", work / "_config.yml")
+    shutil.copytree(ROOT / "results" / "full", work / "results" / "full", ignore=skip)
+    def stored():  # result files: what the build writes besides (audit rows, its timings) left out
+        return sorted(str(f.relative_to(work)) for f in (work / "results" / "full").rglob("*.json")
+                      if not {"audit", "logs"} & set(f.parts))
+    before = stored()
+    env = {k: v for k, v in os.environ.items() if k != "CNNREPORT_RESULTS"}
+    env["PYTHONPATH"] = str(work)
+    p = subprocess.run([sys.executable, "-m", "cnnreport", "book", "--profile", "full", "--no-train", "-q"],
+                       cwd=work, capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert stored() == before  # nothing trained
+    intro = (work / "_build" / "html" / "chapters" / "intro.html").read_text()
+    assert "At the full profile the audit has" in intro and re.search(r"<img [^>]*src=", intro)
+    rows = [r for f in (work / "results" / "full" / "audit").glob("*.json") for r in json.loads(f.read_text())]
+    assert rows and all(r["profile"] == "full" for r in rows)
 
 
 @pytest.mark.parametrize("profile", ["smoke", "quick", "full"])

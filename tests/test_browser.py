@@ -379,8 +379,9 @@ def test_chapter_figure_switcher_works_offline(browser, site, built_book, scheme
 @needs_chromium
 def test_the_browser_has_no_network(browser, site):
     """The block holds: the widget bundle's CDN and any other host are out of reach,
-    while the book's own server answers."""
-    page = Page(browser, site)
+    while the book's own server answers.  (It runs on a page of the book, not the site's
+    root, whose index.html redirects to the first page and would navigate away mid-probe.)"""
+    page = Page(browser, site + "chapters/pending.html")
     probe = """fetch(%s, {mode: 'no-cors', cache: 'no-store'}).then(() => 'reached', () => 'blocked')"""
     for url in ("https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.15/dist/embed.js",
                 "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.4/require.min.js",

@@ -40,7 +40,7 @@ def test_full_profile_on_cpu_trains_nothing_and_rows_are_pending(tmp_path, monke
     assert ch.is_pending(runs) and ch.done(runs["small"]) == [] and ch.accs(runs["small"]) == []
     assert len(ResultStore(tmp_path / "results")) == 0
     row = ch.audit.number("001", "claim", 90.0, ch.accs(runs["small"]), 1.0, needs=runs)
-    assert row.verdict == PENDING and "python -m cnnreport.queue --profile full --chapters tinych" in row.reason
+    assert row.verdict == PENDING and "python -m cnnreport queue --profile full --chapters tinych" in row.reason
     row = ch.audit.check("001", "qualitative", True, "x", needs=[runs["small"][0]])
     assert row.verdict == PENDING
 
@@ -103,3 +103,21 @@ def test_page_helpers_for_pending_runs(tmp_path, monkeypatch):
     ch.glue("b", float("nan"), needs=[done])
     ch.glue("c", 1.234, needs=[done])
     assert glued == {"a": "[pending]", "b": "n/a", "c": "1.23"}
+
+
+def test_one_seed_rows_borrow_the_noise_runs_once_they_are_stored(tmp_path, monkeypatch, registered, tiny_root):
+    monkeypatch.setenv("CNNREPORT_DATA", str(tiny_root))
+    monkeypatch.setitem(E.NOISE_RUNS, "001", (("tinych", "a", "small"),))
+    monkeypatch.delenv("CNNREPORT_TRAIN", raising=False)
+    waiting = chapter(tmp_path, monkeypatch, "full")
+    noise = waiting.noise("001", ["mlp"])
+    assert not noise.known and len(noise.waiting) == 2 and "tinych: small" in noise.source
+    monkeypatch.setenv("CNNREPORT_TRAIN", "1")
+    ch = chapter(tmp_path, monkeypatch, "full")
+    runs = ch.experiments("a")
+    noise = ch.noise("001", ["mlp"])
+    assert noise.known and noise.df == 1 and noise.groups == 1
+    assert not ch.noise("001", ["resnet18"]).known     # no noise run of that model
+    one = ch.accs(runs["small"][:1])
+    row = ch.audit.number("001", "one seed", one[0], one, 1.0, needs=runs["small"][:1])
+    assert "pooled noise sd" in row.measured and row.verdict != PENDING

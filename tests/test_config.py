@@ -1,10 +1,13 @@
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
 from cnnreport.components import LOSSES, SCHEDULES, lr_curve, warmup_cosine_factor
 from cnnreport.config import EXECUTION_FIELDS, ConfigError, RunConfig, provenance
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_validate_and_hash_stably():
@@ -173,3 +176,26 @@ def test_the_split_field_enters_the_key_only_when_set():
     assert rnd.identity()["split"] == "random" and rnd.key() != base.key()
     with pytest.raises(ConfigError, match="config key 'split'"):
         base.replace(split="by_class")
+
+
+def test_values_that_pass_the_type_but_cannot_be_honoured_name_the_limit():
+    from cnnreport.config import ConfigError, RunConfig
+    base = dict(dataset="mnist", model="lenet", epochs=1, val_fraction=0.2)
+    assert RunConfig.from_dict(base).limit_problems() == []
+    big = RunConfig.from_dict(dict(base, train_subset=48_001))
+    assert "more than the 48000 training images of mnist" in big.limit_problems()[0]
+    assert "more than the 10000 test images" in RunConfig.from_dict(dict(base, test_subset=10_001)).limit_problems()[0]
+    assert "larger than the training set (100 images)" in \
+        RunConfig.from_dict(dict(base, train_subset=100, batch_size=128)).limit_problems()[0]
+    thin = RunConfig.from_dict(dict(dataset="cifar10", model="basic_cnn", epochs=1, model_args={"width": 0.001}))
+    with pytest.raises(ConfigError, match="rounds a layer of .* channels to zero; this model needs width >="):
+        thin.check_limits()
+    assert RunConfig.from_dict(dict(dataset="cifar10", model="basic_cnn", epochs=1,
+                                    model_args={"width": 0.25})).limit_problems() == []
+
+
+def test_a_chapter_parameter_beyond_a_limit_fails_before_the_kernel(tmp_path):
+    from cnnreport.params import ParameterError
+    from cnnreport.run import check_parameters
+    with pytest.raises(ParameterError, match="train_subset.*use at most .*from chapter parameter train_subset"):
+        check_parameters(ROOT / "book" / "kernels.md", {"train_subset": 10**6}, str(ROOT / "params/smoke/kernels.yaml"))

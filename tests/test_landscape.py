@@ -11,7 +11,7 @@ import cnnreport.landscape as L
 from cnnreport.components import LOSSES
 from cnnreport.models import MODELS
 from cnnreport.store import Result, ResultStore
-from cnnreport.trainer import fit
+from cnnreport.training import fit
 
 TINY = dict(dataset="tiny", model="vgg_a_bn", model_args={"width": 0.125, "dropout": 0.5}, epochs=2,
             batch_size=16, optimizer="sgd", lr=0.05, momentum=0.9, schedule="none", val_fraction=0.25,

@@ -280,3 +280,13 @@ def test_a_percent_format_chapter_has_the_same_contract(tmp_path):
     d = P.declared(src)
     assert d["seeds"].where == f"{src}:6"
     assert P.check(d, {"seeds": [1, 1]}) == ["seeds = [1, 1]: expected unique elements (1 repeats); default [0]"]
+
+
+def test_exponent_numbers_read_as_numbers_in_files_and_overrides(tmp_path):
+    from cnnreport.params import load_file, parse_value
+    assert parse_value("1e-4") == 1e-4 and isinstance(parse_value("1e-4"), float)
+    assert parse_value("1e6") == 1_000_000 and isinstance(parse_value("1e6"), int)   # a count
+    assert parse_value("1.5e3") == 1500.0 and parse_value("e5") == "e5"
+    f = tmp_path / "p.yaml"
+    f.write_text("lr: 3e-4\ntrain_subset: 5e4\nlabel: 1e-3x\n")
+    assert load_file(f) == {"lr": 3e-4, "train_subset": 50_000, "label": "1e-3x"}

@@ -37,7 +37,7 @@ def test_a_full_chapter_renders_on_a_cpu_with_pending_runs_and_trains_nothing(tm
     # every claim measured on runs waits for them; rows that need no run (a visual judgement,
     # a method flaw, parameter counts) keep their own verdicts
     assert len(pending) >= len(rows) // 2, [r["verdict"] for r in rows]
-    assert all("python -m cnnreport.queue --profile full --chapters architectures" in r["reason"] for r in pending)
+    assert all("python -m cnnreport queue --profile full --chapters architectures" in r["reason"] for r in pending)
     assert not any(r["verdict"] == "pending" for r in rows if "waits for" not in r["reason"])
     assert seconds < 240, f"rendering a chapter with nothing stored took {seconds:.0f}s"
 
@@ -60,7 +60,7 @@ def test_the_pending_page_renders_with_nothing_and_with_everything_stored(tmp_pa
     p, _ = _run_chapter("pending", "smoke", results, out)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     text = out.read_text()
-    assert "pending, about" in text and "python -m cnnreport.queue --profile smoke" in text
+    assert "pending, about" in text and "python -m cnnreport queue --profile smoke" in text
     plan = _fake_store_everything("smoke", results)
     assert not P.refresh(plan).pending()
     p, _ = _run_chapter("pending", "smoke", results, out)

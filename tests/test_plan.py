@@ -47,17 +47,20 @@ def test_every_run_of_every_profile_validates_and_has_one_entry_per_key(full_pla
             assert e.est_gpu_s > 0 and e.state == P.PENDING
 
 
-def test_plan_order_is_tier_then_cheapest_claim_group(full_plans):
-    plan = full_plans["full"]
-    tiers = [e.tier for e in plan.entries]
-    assert tiers == sorted(tiers)
-    for t in set(tiers):
-        cost = {}
-        for e in plan.entries:
-            if e.tier == t:
-                cost[e.claim_group] = cost.get(e.claim_group, 0.0) + e.est_gpu_s
-        seen = list(dict.fromkeys(e.claim_group for e in plan.entries if e.tier == t))
-        assert [round(cost[g], 3) for g in seen] == sorted(round(cost[g], 3) for g in seen)
+def test_plan_order_is_rank_then_audit_rows_unlocked_per_hour(full_plans):
+    ranks = [e.rank for e in full_plans["full"].entries]
+    assert ranks == sorted(ranks)
+
+    def entry(key, epochs, *claims):
+        cfg = dict(SMALL, epochs=epochs)
+        use = P.Use("ch", "g", key, 0, 1, "001", tuple(claims))
+        return P.Entry(key=key, config_key=key, config=cfg, uses=[use], tier=1, claim_group="ch/g",
+                       est_gpu_s=0.0, est_cpu_s=0.0, first_epoch_s=0.0, checkpoint_bytes=0.0)
+    # "z" needs one cheap run, which also half-completes "y"; then "y" costs 10 epochs for one row
+    # and "x" 20 epochs for one row; a run that serves no claim comes last
+    order = P.order_entries([entry("e1", 20, "x"), entry("e2", 10, "y"), entry("e3", 1, "y", "z"),
+                             entry("e0", 1)], "cpu")
+    assert [e.key for e in order] == ["e3", "e2", "e1", "e0"]
 
 
 def test_plan_json_is_deterministic():
@@ -134,14 +137,17 @@ def test_cpu_estimates_come_from_measured_rates_and_long_runs_wait_for_the_gpu(m
     monkeypatch.setitem(costs.MEASURED_CPU, "amx_bf16", {"alexnet_fmnist": 1600.0})
     assert costs.cpu_rate("alexnet_fmnist", 2, "amx_bf16") == 1600.0
     assert costs.cpu_rate("alexnet_fmnist", 1, "amx_bf16") == 800.0
-    assert costs.cpu_rate("alexnet_fmnist", 2, "none") is None and costs.cpu_rate("lenet", 2, "amx_bf16") is None
+    monkeypatch.setitem(costs.MEASURED_CPU, "none", {"alexnet_fmnist": 300.0})
+    assert costs.cpu_rate("alexnet_fmnist", 2, "avx512_bf16") is None and costs.cpu_rate("lenet", 2, "amx_bf16") is None
     import cnnreport.hardware as H
     monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": True, "avx512_bf16": True})
     measured = costs.run_seconds(cfg, "cpu", 2)
     # 48,000 training images x 20 epochs at 1,600 img/s, and 22,000 evaluations an epoch at 3x that
     assert measured == pytest.approx(48_000 * 20 / 1600 + 22_000 * 20 / 4800, rel=0.05)
-    monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": False, "avx512_bf16": False})
-    assert costs.run_seconds(cfg, "cpu", 2) != pytest.approx(measured, rel=0.05)  # the FLOP fallback
+    # an fp32 twin on the same CPU reads the fp32 ("none") rate, over five times slower
+    assert costs.run_seconds(dict(cfg, precision="fp32"), "cpu", 2) == pytest.approx(measured * 1600 / 300, rel=0.05)
+    monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": False, "avx512_bf16": True})
+    assert costs.run_seconds(cfg, "cpu", 2) != pytest.approx(measured, rel=0.05)  # not measured: FLOP fallback
     e = P.Entry(key="k", config_key="k", config=cfg, uses=[], tier=1, claim_group="g", est_gpu_s=1.0,
                 est_cpu_s=P.CPU_SITTING_S + 1, first_epoch_s=1.0, checkpoint_bytes=0.0)
     assert e.gpu_only and not P.Entry(**{**e.__dict__, "est_cpu_s": 60.0}).gpu_only
@@ -186,3 +192,31 @@ def test_bad_command_line_values_fail_before_any_work(argv, message, tmp_path):
                        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert p.returncode == 2 and message in p.stderr, p.stderr
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_every_named_noise_run_exists_at_full_and_trains_at_every_seed(full_plans):
+    plan = full_plans["full"]
+    uses = {(u.report, u.chapter, u.group, u.label): set() for e in plan.entries for u in e.uses
+            if u.noise and u.tier <= 2}
+    for e in plan.entries:
+        for u in e.uses:
+            if (u.report, u.chapter, u.group, u.label) in uses:
+                uses[(u.report, u.chapter, u.group, u.label)].add(u.seed)
+    named = {(r, *w) for r, ws in E.NOISE_RUNS.items() for w in ws}
+    assert named == set(uses), f"noise runs named but not planned: {sorted(named - set(uses))}"
+    assert all(len(seeds) >= 3 for seeds in uses.values())
+    # every model that a report's claims train at one seed has a noise run of that report
+    models = {(u.report, e.model) for e in plan.entries for u in e.uses if u.tier == 1 and u.report
+              and not e.probe}
+    noisy = {(u.report, e.model) for e in plan.entries for u in e.uses if u.noise}
+    assert models - noisy <= {("004", "lenet")}, sorted(models - noisy)
+
+
+def test_noise_selection_comes_right_after_tier_one(full_plans):
+    plan = P.build("full", tier=1, noise=True, results="/nonexistent-results/full",
+                   chapters=["schedules"])
+    ranks = [e.rank for e in plan.entries]
+    assert ranks == sorted(ranks) and 1.5 in ranks and set(ranks) <= {1.0, 1.5}
+    assert all(e.tier == 2 and any(u.noise for u in e.uses) for e in plan.entries if e.rank == 1.5)
+    assert not any(e.noise for e in P.build("full", tier=1, results="/nonexistent-results/full",
+                                            chapters=["schedules"]).entries)

@@ -6,6 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from cnnreport import plots
+from cnnreport.analysis import landscape as LA
 from cnnreport.landscape import loss_band
 from cnnreport.store import Result
 from synthetic_runs import labelled, no_pyplot_leaks, renders  # noqa: F401 (fixtures)
@@ -32,12 +33,12 @@ def _probe(n=6, factors=(0.5, 1.0, 2.0), lr=0.1, scale=1.0):
 def test_band_measures_and_common_length():
     a = loss_band([_result(1e-3, [3.0, 2.0, 1.0, 0.5]), _result(1e-4, [2.0, 2.5, float("nan"), 1.5])])
     b = loss_band([_result(1e-3, [2.2, 2.1, 2.0])])
-    assert plots.common_length({"a": a, "b": b}) == 3
-    m = plots.band_measures(a, n=3)
+    assert LA.common_length({"a": a, "b": b}) == 3
+    m = LA.band_measures(a, n=3)
     assert m["width"] == pytest.approx((1.0 + 0.5 + 0.0) / 3)
     assert m["top"] == pytest.approx((3.0 + 2.5 + 1.0) / 3) and m["bottom"] == pytest.approx(5 / 3)
-    assert m["steps"] == 3 and plots.band_measures(a)["steps"] == 4
-    empty = plots.band_measures({"min": [math.nan], "max": [math.nan]})
+    assert m["steps"] == 3 and LA.band_measures(a)["steps"] == 4
+    empty = LA.band_measures({"min": [math.nan], "max": [math.nan]})
     assert empty["steps"] == 0 and math.isnan(empty["width"])
 
 
@@ -55,18 +56,18 @@ def test_loss_bands_figure():
 
 def test_probe_betas_and_summary():
     p = _probe(scale=3.0)
-    betas = plots.probe_betas(p)
+    betas = LA.probe_betas(p)
     assert betas.shape == (6, 3)
     assert np.allclose(betas[np.isfinite(betas)], 3.0) and np.isnan(betas[2, 0])
-    s = plots.probe_summary(p)
+    s = LA.probe_summary(p)
     assert s["beta_smooth"] == pytest.approx(3.0) and s["loss_range"] == pytest.approx(0.9)
     assert s["gradpred_max"] == pytest.approx(np.median([3.0 * 2.0 * 0.1 * g for g in np.linspace(2, 1, 6)]))
-    assert plots.probe_summary(p, skip=3)["gradpred_max"] < s["gradpred_max"]
+    assert LA.probe_summary(p, skip=3)["gradpred_max"] < s["gradpred_max"]
     empty = {k: [] for k in ("lr", "grad_norm", "grad_pred", "loss_min", "loss_max", "gradpred_max",
                              "beta_smooth")}
     empty["eta_factors"] = [1.0, 2.0]
-    assert plots.probe_betas(empty).shape == (0, 2)
-    assert all(math.isnan(v) for v in plots.probe_summary(empty).values())
+    assert LA.probe_betas(empty).shape == (0, 2)
+    assert all(math.isnan(v) for v in LA.probe_summary(empty).values())
 
 
 def test_probe_measures_figure():

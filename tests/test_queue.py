@@ -17,7 +17,7 @@ from cnnreport import experiments as E
 from cnnreport import plan as P
 from cnnreport import queue as Q
 from cnnreport.store import ResultStore
-from cnnreport.trainer import OutOfTime, fit
+from cnnreport.training import OutOfTime, fit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -285,3 +285,24 @@ def test_on_a_cpu_the_queue_starts_only_whole_runs_unless_told(monkeypatch, tmp_
     assert Q.main(argv + ["--partial"]) == 0 and seen["whole"] is False
     monkeypatch.setattr(Q, "device_kind", lambda: "h200")
     assert Q.main(argv) == 0 and seen["whole"] is False
+
+
+def test_an_fp32_twin_trains_into_the_controls_folder_beside_its_run(register, tiny_root, tmp_path, monkeypatch):
+    register("qtest", lambda p: (E.seeded("qtest", "b", {"short": SHORT}, [0], report="001")
+                                 + E.seeded("qtest", "twin", {"short, fp32": SHORT | {"precision": "fp32"}}, [0],
+                                            report="001", extra=True, store="controls")))
+    monkeypatch.setenv("CNNREPORT_DATA", str(tiny_root))
+    res = tmp_path / "results"
+    plan = _plan(res)
+    twin = next(e for e in plan.entries if e.store)
+    main = next(e for e in plan.entries if not e.store)
+    assert twin.config_key == main.config_key and twin.key == f"controls/{main.key}"  # precision is not keyed
+    assert twin.noise and twin.rank == 1.75 and plan.entries.index(twin) > plan.entries.index(main)
+    r = Q.run(plan, 120, data=str(tiny_root), log=lambda m: None)
+    assert len(r.done) == 2 and f"controls/{main.key}.json" in r.produced()
+    bf, fp = ResultStore(res).get(main.key), ResultStore(res / "controls").get(main.key)
+    assert fp.config["precision"] == "fp32" and bf is not None and fp is not None
+    assert all(e.stored for e in P.refresh(_plan(res)).entries)
+    written, _ = A.pack(res, r.produced(), tmp_path / "out.tar.gz")
+    assert A.unpack_all(written, tmp_path / "dest", log=lambda m: None) == 0
+    assert (tmp_path / "dest" / "controls" / f"{main.key}.json").is_file()

@@ -294,3 +294,18 @@ def test_the_real_config_builds_only_toc_files():
     assert yaml.safe_load((ROOT / "_config.yml").read_text())["only_build_toc_files"] is True
     toc = (ROOT / "book" / "_toc.yml").read_text()
     assert "glob" not in toc and "failed" not in toc
+
+
+def test_the_injected_parameters_hide_where_the_parameters_cell_hides():
+    import nbformat
+    from cnnreport.run import _hide_like_parameters
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("profile = 'quick'", metadata={"tags": ["parameters", "remove-cell"]}),
+                nbformat.v4.new_code_cell("profile = 'full'", metadata={"tags": ["injected-parameters"]})]
+    _hide_like_parameters(nb)
+    assert nb.cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
+    shown = nbformat.v4.new_notebook()
+    shown.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                   nbformat.v4.new_code_cell("x = 2", metadata={"tags": ["injected-parameters"]})]
+    _hide_like_parameters(shown)
+    assert shown.cells[1].metadata["tags"] == ["injected-parameters"]

@@ -209,6 +209,14 @@ def _pair(wd=(0.1, 0.0)):
     return model, tparams, groups
 
 
+def _same_random_grads(slots, tparams, rng):
+    """One random gradient per parameter, given to our layer and to its torch twin."""
+    for (layer, name), tp in zip(slots, tparams):
+        g = rng.standard_normal(tp.shape)
+        layer.grads[name][...] = g
+        tp.grad = t64(g)
+
+
 @pytest.mark.parametrize("ours,theirs", [
     (lambda m: S.SGD(m, lr=0.1), lambda g: torch.optim.SGD(g, lr=0.1)),
     (lambda m: S.Momentum(m, lr=0.1, momentum=0.9),
@@ -224,10 +232,7 @@ def test_optimizer_steps_match_torch(ours, theirs):
     rng = np.random.default_rng(0)
     slots = [(l, n) for l in model.layers for n in ("W", "b") if l.has_params]
     for step in range(6):
-        for (layer, name), tp in zip(slots, tparams):
-            g = rng.standard_normal(tp.shape)
-            layer.grads[name][...] = g
-            tp.grad = t64(g)
+        _same_random_grads(slots, tparams, rng)
         opt.step()
         topt.step()
         if step % 2 == 1:  # lr changes mid-run, which is where momentum conventions differ
@@ -235,6 +240,88 @@ def test_optimizer_steps_match_torch(ours, theirs):
             tsched.step()
         for (layer, name), tp in zip(slots, tparams):
             close(layer.params[name], tp)
+
+
+def _report004_momentum_step(params, grads, velocity, lr, wd, mu=0.9):
+    """Report 004's SGDMomentum.step, transcribed: the weight shrinks by 1 - lr * wd,
+    then v = mu * v + g and the parameter moves by -lr * v (biases are not decayed)."""
+    for name in params:
+        if wd.get(name):
+            params[name] *= 1 - lr * wd[name]
+        velocity[name] = mu * velocity.get(name, 0.0) + grads[name]
+        params[name] -= lr * velocity[name]
+
+
+def test_decoupled_decay_is_report004s_momentum_step():
+    model = S.mlp((6,), "tanh", weight_decay=[0.1, 0.05], in_features=4, num_classes=3,
+                  dtype=np.float64, seed=2, decay_mode="decoupled")
+    opt = S.Momentum(model, lr=0.1, momentum=0.9)
+    sched = S.StepLR(opt, 2, 0.1)
+    slots = [(i, l, n) for i, l in enumerate(model.layers) for n in ("W", "b") if l.has_params]
+    ref = {f"{i}{n}": l.params[n].copy() for i, l, n in slots}
+    wd = {f"{i}W": l.weight_decay for i, l, n in slots if n == "W"}
+    velocity, lr, count = {}, 0.1, 0
+    rng = np.random.default_rng(0)
+    for step in range(8):
+        grads = {}
+        for i, layer, name in slots:
+            g = rng.standard_normal(layer.params[name].shape)
+            layer.grads[name][...] = g
+            grads[f"{i}{name}"] = g.copy()
+        opt.step()
+        _report004_momentum_step(ref, grads, velocity, lr, wd)
+        if step % 2 == 1:  # an "epoch" ends
+            sched.step()
+            count += 1  # report 004's StepLR: every step_size-th call multiplies by gamma
+            if count == 2:
+                lr, count = lr * 0.1, 0
+            assert opt.lr == pytest.approx(lr, rel=1e-12)
+        for i, layer, name in slots:
+            close(layer.params[name], ref[f"{i}{name}"])
+
+
+def test_decoupled_adam_is_adamw_and_both_adds_the_l2_term():
+    model, tparams, groups = _pair()
+    for layer in model.layers:
+        layer.decay_mode = "decoupled"
+    opt = S.Adam(model, lr=0.01)
+    topt = torch.optim.AdamW(groups, lr=0.01)
+    rng = np.random.default_rng(0)
+    slots = [(l, n) for l in model.layers for n in ("W", "b") if l.has_params]
+    for _ in range(4):
+        _same_random_grads(slots, tparams, rng)
+        opt.step()
+        topt.step()
+        for (layer, name), tp in zip(slots, tparams):
+            close(layer.params[name], tp)
+    # "both" (report 004's Conv2D): the L2 term of the unshrunk weight enters the momentum
+    # buffer, and the weight shrinks as well: W' = (1 - lr wd) W - lr (g + wd W) on step one.
+    conv = S.Conv2D(1, 2, 3, weight_decay=0.1, dtype=np.float64, rng=np.random.default_rng(1),
+                    decay_mode="both")
+    W0 = conv.params["W"].copy()
+    g = np.random.default_rng(2).standard_normal(W0.shape)
+    conv.grads["W"][...] = g
+    conv.grads["b"][...] = 0.0
+    S.Momentum([conv], lr=0.5).step()
+    close(conv.params["W"], (1 - 0.05) * W0 - 0.5 * (g + 0.1 * W0))
+    with pytest.raises(ValueError, match="decay_mode"):
+        S.Linear(2, 2, decay_mode="l1")
+
+
+def test_fixed_std_init_is_report004s_and_he_normal_stays_the_default():
+    rng = np.random.default_rng(0)
+    for fan_in in (25, 784):
+        W = S.Linear(fan_in, 2000, rng=rng, init_std=0.1, dtype=np.float64).params["W"]
+        assert abs(W.std() - 0.1) < 0.003 and abs(W.mean()) < 0.003
+    he = S.Linear(784, 2000, rng=rng, dtype=np.float64).params["W"]
+    assert abs(he.std() - np.sqrt(2 / 784)) < 0.002
+    conv = S.Conv2D(6, 16, 5, rng=rng, init_std=0.1, dtype=np.float64).params["W"]
+    assert abs(conv.std() - 0.1) < 0.01
+    model = S.lenet(init_std=0.1, decay_mode="decoupled", conv_decay_mode="both", weight_decay=1e-3)
+    modes = [l.decay_mode for l in model.layers if l.has_params]
+    assert modes == ["both", "both", "decoupled", "decoupled", "decoupled"]
+    with pytest.raises(ValueError, match="init_std"):
+        S.Linear(2, 2, init_std=0.0)
 
 
 @pytest.mark.parametrize("ours,theirs", [
@@ -257,7 +344,9 @@ def test_schedules_match_torch(ours, theirs):
 
 # ----------------------------------------------------------------------------- save/load
 @pytest.mark.parametrize("build", [lambda: S.mlp((32,), weight_decay=1e-3),
-                                   lambda: S.lenet(dtype=np.float64, weight_decay=1e-3)])
+                                   lambda: S.lenet(dtype=np.float64, weight_decay=1e-3),
+                                   lambda: S.lenet(weight_decay=1e-3, decay_mode="decoupled",
+                                                   conv_decay_mode="both", init_std=0.1)])
 def test_save_load_roundtrip(tmp_path, build):
     model = build()
     path = model.save(tmp_path / "m")

@@ -193,3 +193,56 @@ def test_run_or_pending_trains_only_when_allowed(tmp_path):
     assert done.status == "ok" and done.config["model"] == "mlp (NumPy)"
     again = St.run_or_pending(cfg, tmp_path, train=False)  # stored now: loaded, not pending
     assert again.status == "ok" and again.key == done.key
+
+
+def test_later_settings_keep_stored_keys_and_key_the_runs_that_set_them():
+    old = {"weight_decay": 1e-3, "model": "lenet"}
+    same = dict(old, init="he_normal", init_std=0.3, decay="coupled", conv_l2=False)
+    assert St.config_key(same) == St.config_key(old)  # a result stored before they existed keeps its key
+    assert "init" not in C.normalize(same) and "decay" not in C.normalize(same)
+    code = dict(old, init="normal", decay="decoupled", conv_l2=True)
+    c = C.normalize(code)
+    assert (c["init"], c["init_std"], c["decay"], c["conv_l2"]) == ("normal", 0.1, "decoupled", True)
+    assert C.normalize(c) == c  # a stored config re-keys
+    keys = {St.config_key(k) for k in (old, code, dict(code, conv_l2=False), dict(code, init_std=0.2),
+                                      dict(code, decay="coupled", conv_l2=False))}
+    assert len(keys) == 5
+    # Settings that do not apply are dropped: the decay form without a decay, conv_l2 for an MLP.
+    assert St.config_key({"decay": "decoupled"}) == St.config_key({})
+    assert St.config_key({"weight_decay": 1e-3, "decay": "decoupled", "conv_l2": True}) == \
+        St.config_key({"weight_decay": 1e-3, "decay": "decoupled"})
+    with pytest.raises(ValueError, match="twice"):
+        C.normalize(dict(old, conv_l2=True))
+    with pytest.raises(ValueError, match="init"):
+        C.normalize({"init": "uniform"})
+    with pytest.raises(ValueError, match="decay"):
+        C.normalize({"decay": "l1"})
+
+
+def test_build_follows_the_later_settings():
+    model, _, _ = C.build({"model": "lenet", "weight_decay": 1e-3, "init": "normal", "decay": "decoupled",
+                           "conv_l2": True})
+    layers = [l for l in model.layers if l.has_params]
+    assert [l.decay_mode for l in layers] == ["both", "both", "decoupled", "decoupled", "decoupled"]
+    assert abs(float(layers[-2].params["W"].std()) - 0.1) < 0.01  # N(0, 0.1^2) whatever the fan-in
+    he, _, _ = C.build({"weight_decay": 1e-3})
+    assert {l.decay_mode for l in he.layers if l.has_params} == {"coupled"}
+
+
+def test_last_epoch_test_reading_is_recorded_and_a_record_without_it_is_incomplete(tmp_path):
+    data = tiny_mnist()
+    cfg = dict(SMALL, epochs=3)
+    rec = St.run_or_load(cfg, tmp_path, data=data, weights=False)
+    assert 0 <= rec.final_test_acc <= 1 and rec.final_test_loss > 0 and St.complete(rec)
+    if rec.best_epoch == rec.stopped_epoch:  # the last epoch is the selected one: one reading
+        assert rec.final_test_acc == rec.test_acc
+    # A record stored before the last epoch's reading existed is waiting at full, and retrained
+    # where training is allowed.
+    path = tmp_path / "scratch" / f"{rec.key}.json"
+    d = json.loads(path.read_text())
+    d["final_test_acc"] = d["final_test_loss"] = None
+    path.write_text(json.dumps(d))
+    assert not St.complete(St.load(cfg, tmp_path))
+    assert St.run_or_pending(cfg, tmp_path, train=False).pending
+    again = St.run_or_load(cfg, tmp_path, data=data, weights=False)
+    assert again.final_test_acc == rec.final_test_acc

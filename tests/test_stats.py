@@ -55,3 +55,10 @@ def test_finite_helpers_drop_missing_values():
     assert S.finite([1.0, None, float("nan"), float("inf"), 2.0]) == [1.0, 2.0]
     assert S.finite_mean([None, 4.0, 6.0]) == 5.0 and math.isnan(S.finite_mean([]))
     assert math.isnan(S.sample_sd([1.0]))
+
+
+def test_a_claim_of_parts_needs_every_part():
+    assert S.joint([S.HOLDS, S.HOLDS]) == S.HOLDS
+    assert S.joint([S.HOLDS, S.INCONCLUSIVE]) == S.INCONCLUSIVE
+    assert S.joint([S.INCONCLUSIVE, S.CONTRADICTED]) == S.CONTRADICTED
+    assert S.joint([S.HOLDS, S.WAITING]) == S.WAITING and S.joint([]) == S.WAITING

@@ -53,6 +53,12 @@ def test_selection_follows_validation_and_the_test_set_is_scored_on_the_selected
     va = r.history["val_acc"]
     assert r.best_epoch == 1 + int(np.argmax(va))
     assert r.test_acc == pytest.approx(r.history["test_acc_curve"][r.best_epoch - 1])
+    # the last epoch's weights are scored too, per class (a report that reads its final model)
+    final = np.array(r.final_confusion)
+    assert final.sum() == 32 and len(r.final_per_class_acc) == 4
+    assert np.trace(final) / final.sum() == pytest.approx(r.final_test_acc)
+    if r.best_epoch == r.stopped_epoch:
+        assert r.final_confusion == r.confusion
 
 
 def test_early_stopping_restores_best(tiny):

@@ -11,11 +11,12 @@ import math
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
+from . import readings as R
+from ..stats import finite, finite_mean
 
 
 def _finite(values: Sequence[float]) -> np.ndarray:
-    a = np.asarray([np.nan if v is None else float(v) for v in values], dtype=float)
-    return a[np.isfinite(a)]
+    return np.asarray(finite(values), dtype=float)
 
 
 def train_val_gap(history: Mapping[str, Sequence[float]]) -> float:
@@ -52,10 +53,7 @@ def late_roughness(curve: Sequence[float], fraction: float = 0.5) -> float:
     return float(np.std(np.diff(window), ddof=1))
 
 
-def mean_finite(values: Sequence[float]) -> float:
-    """Mean of the finite values; NaN if there are none."""
-    a = _finite(values)
-    return float(a.mean()) if len(a) else float("nan")
+mean_finite = finite_mean  # the one home of a finite mean is cnnreport.stats
 
 
 def epochs_at_chance(history: Mapping[str, Sequence[float]], num_classes: int = 10) -> int:
@@ -74,22 +72,18 @@ def epochs_at_chance(history: Mapping[str, Sequence[float]], num_classes: int = 
 
 
 # -- over the seeds of one configuration: ``results`` are Result objects; only finished
-# runs (``status == "ok"``) count.
-
-def _ok(results) -> list:
-    return [r for r in results if r.status == "ok"]
-
+# runs (``Result.done``) count.
 
 def mean_last(results, key: str = "val_acc") -> float:
     """Mean over finished runs of the last value of history curve ``key``; NaN if none."""
-    return mean_finite([r.history[key][-1] for r in _ok(results)])
+    return mean_finite([r.history[key][-1] for r in R.done(results)])
 
 
 def mean_epochs_to_reach(results, level: float, key: str = "val_acc") -> tuple[float, bool]:
     """Mean over finished runs of the first epoch whose ``key`` value reaches ``level``, and
     whether no run ever reached it.  A run that never reaches it counts one epoch more than
     it trained (a lower bound); (NaN, False) without a finished run."""
-    rs = _ok(results)
+    rs = R.done(results)
     hit = [epochs_to_reach(r.history[key], level) for r in rs]
     never = bool(rs) and all(h is None for h in hit)
     return mean_finite([h if h is not None else len(r.history[key]) + 1 for h, r in zip(hit, rs)]), never
@@ -97,4 +91,25 @@ def mean_epochs_to_reach(results, level: float, key: str = "val_acc") -> tuple[f
 
 def mean_late_roughness(results, key: str) -> float:
     """Mean over finished runs of :func:`late_roughness` of history curve ``key``."""
-    return mean_finite([late_roughness(r.history.get(key) or []) for r in _ok(results)])
+    return mean_finite([late_roughness(r.history.get(key) or []) for r in R.done(results)])
+
+
+def rise_above_min(curve: Sequence[float]) -> float:
+    """How far a loss curve ends above its lowest value, in % of that value: 0 for a curve
+    that ends at its minimum, 25 for one that ends a quarter above it.  NaN with fewer than
+    two finite values or a lowest value that is not positive."""
+    a = _finite(curve)
+    if len(a) < 2 or a.min() <= 0:
+        return float("nan")
+    return float(100.0 * (a[-1] - a.min()) / a.min())
+
+
+def per_seed(results, measure) -> list:
+    """``measure(result)`` of every finished run (``Result.done``), non-finite values
+    left out: the values over seeds that an interval is built from."""
+    out = []
+    for r in R.done(results):
+        v = measure(r)
+        if v is not None and math.isfinite(float(v)):
+            out.append(float(v))
+    return out

@@ -3,18 +3,19 @@ compare runs of it.
 
 :func:`summary` reads a run's seeds the way the report's table reads a run (test accuracy
 and loss after the last epoch, the train-minus-validation gap at the last epoch);
-:func:`report_table` lays ours beside the report's numbers; :class:`TableRuns` answers
-the questions the audit asks of the runs a profile made (a run the profile does not make
-is "not run at this profile", never an error).
+:func:`report_table` lays ours beside the report's numbers; :class:`TableRuns` gathers
+what the audit's rules (:mod:`cnnreport.analysis.hyperparams`) are given from the runs a
+profile made, the values of each run over its seeds, and adds their rows (a run the
+profile does not make is "not run at this profile", never an error).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .curves import mean_finite, train_val_gap
-from .noise import noise_tolerance
+from .curves import late_roughness, mean_finite, per_seed, rise_above_min, train_val_gap
+from . import readings as R
 
 NOT_RUN = "not run at this profile"
 AT_CHANCE = "at chance: still on the initial plateau or stuck"
@@ -31,9 +32,8 @@ def summary(results: Sequence) -> Dict[str, Any]:
     ``test_loss``, ``gap`` (points), ``status`` (ok, diverged or pending), ``note`` (why a
     run diverged, or that it ends at chance: last validation accuracy at most 15%) and
     ``epoch_s`` (seconds per epoch)."""
-    from ..chapter import Chapter
-    ok, div = Chapter.done(results), [r for r in results if r.diverged]
-    accs = Chapter.accs(results, "002")
+    ok, div = R.done(results), [r for r in results if r.diverged]
+    accs = R.accs(results, "002")
     if not ok and not div:
         return {"acc": np.nan, "acc_sd": np.nan, "test_loss": np.nan, "gap": np.nan,
                 "status": "pending", "note": "", "epoch_s": np.nan}
@@ -71,9 +71,19 @@ def report_table(report_runs: Mapping[str, Mapping[str, Any]], runs: Mapping[str
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+# Per-run measures of the audit, by name: each takes a finished Result.
+MEASURES: Dict[str, Callable[[Any], Optional[float]]] = {
+    "gap": lambda r: train_val_gap(r.history),                                   # points
+    "test_loss": final_test_loss,
+    "val_acc": lambda r: 100.0 * r.history["val_acc"][-1] if r.history.get("val_acc") else None,   # %
+    "loss_rise": lambda r: rise_above_min(r.history.get("val_loss") or []),      # % above its lowest
+    "loss_jitter": lambda r: late_roughness(r.history.get("val_loss") or []),
+}
+
+
 class TableRuns:
     """The runs of the report's table a profile made (``runs``: label -> [Result per seed])
-    and their rows of :func:`report_table` (``ran``)."""
+    and their rows of :func:`report_table` (``ran``): what the audit's rules are given."""
 
     def __init__(self, runs: Mapping[str, Sequence], ran):
         self.runs, self.ran = runs, ran
@@ -84,8 +94,26 @@ class TableRuns:
 
     def accs(self, lab: str) -> list:
         """Test accuracies in % of a run's finished seeds ([] when not made)."""
-        from ..chapter import Chapter
-        return Chapter.accs(self.runs[lab], "002") if lab in self.runs else []
+        return R.accs(self.runs[lab], "002") if lab in self.runs else []
+
+    def values(self, lab: str, measure: str = "acc") -> list:
+        """A run's values over its finished seeds: ``acc`` (test accuracy in %, as the
+        report read it) or a name of :data:`MEASURES`; [] when the run is not made."""
+        if measure == "acc":
+            return self.accs(lab)
+        return per_seed(self.runs.get(lab, []), MEASURES[measure])
+
+    def named(self, lab: str, measure: str = "acc", label: str = "") -> Tuple[str, list]:
+        """``(label or lab, values)``: the pair a comparison rule takes."""
+        return (label or lab, self.values(lab, measure))
+
+    def group(self, labs: Sequence[str], measure: str = "acc") -> Dict[str, list]:
+        """``{run: values}`` of these runs, in their order."""
+        return {lab: self.values(lab, measure) for lab in labs}
+
+    def diverged(self, lab: str) -> int:
+        """How many of a run's seeds the trainer stopped as diverged."""
+        return sum(1 for r in self.runs.get(lab, []) if r.diverged)
 
     def acc(self, lab: str) -> float:
         """Mean test accuracy in % over a run's finished seeds; NaN if none."""
@@ -100,22 +128,25 @@ class TableRuns:
         """Whether every one of these runs was made and has a finished seed."""
         return self.have(*labs) and all(np.isfinite(self.acc(lab)) for lab in labs)
 
-    def tolerance(self, *labs: str) -> float:
-        """The run-to-run noise of these runs: the largest range among one run's seeds."""
-        return noise_tolerance(*[self.accs(lab) for lab in labs])
-
     def value(self, lab: str, col: str):
         """A run's value in column ``col`` of the table; NaN when the run was not made."""
         return self.ran.loc[lab, col] if lab in self.ran.index else np.nan
-
-    def best(self, labs: Sequence[str]) -> str:
-        """The run of ``labs`` with the highest mean accuracy."""
-        return max(labs, key=self.acc)
 
     def listing(self, labs: Sequence[str], col: str = "acc", fmt: str = "{:.2f}") -> str:
         """"run 4 90.12, run 5 ..." for the runs made; "not run at this profile" if none."""
         return ", ".join(f"{lab} {fmt.format(self.ran.loc[lab, col])}" for lab in labs if lab in self.ran.index) \
             or NOT_RUN
+
+    def noise(self, measure: str, labs: Sequence[str]):
+        """The pooled seed sd of ``measure`` over the runs ``labs`` (report 002's noise runs)
+        that this profile makes, for a one-seed value of that measure to borrow; unknown
+        while one of their seeds is pending (:func:`~cnnreport.analysis.hyperparams.seed_noise`)."""
+        from .hyperparams import seed_noise
+        present = [lab for lab in labs if lab in self.runs]
+        waiting = [r for r in self.results(*present) if r.pending]
+        source = (f"report 002: {', '.join(present)} ({measure.replace('_', ' ')})" if present
+                  else "report 002: no noise run at this profile")
+        return seed_noise({lab: self.values(lab, measure) for lab in present}, source, waiting)
 
     def number(self, audit, claim: str, claimed: float, lab: str, tolerance: float = 1.0):
         """A numeric claim about one run; a run this profile does not make is said to be so."""
@@ -123,13 +154,14 @@ class TableRuns:
             return audit.number("002", claim, claimed, self.accs(lab), tolerance, needs=self.runs[lab])
         return audit.check("002", claim, None, NOT_RUN, claimed=f"{claimed:g}%")
 
-    def check(self, audit, claim: str, labs: Sequence[str], holds: Any, measured: str,
-              reason: str = "", claimed: str = ""):
-        """A qualitative claim over runs ``labs``: ``holds`` and ``measured`` count only when
-        this profile made all of them and each has a finished seed ("not run at this
-        profile" or "no finished run" otherwise)."""
-        if not self.have(*labs):
-            return audit.check("002", claim, None, NOT_RUN, reason, claimed=claimed)
-        ok = self.finite(*labs)
-        return audit.check("002", claim, holds if ok else None, measured if ok else "no finished run",
-                           reason, claimed=claimed, n_runs=len(self.results(*labs)), needs=self.results(*labs))
+    def verdict(self, audit, claim: str, claimed: str, labs: Sequence[str], rule: Callable[[], Any],
+                noise=None):
+        """A claim over the runs ``labs`` judged by ``rule`` (called without arguments, only
+        when this profile makes every one of them: it returns a
+        :class:`~cnnreport.analysis.verdicts.Verdict`); "not run at this profile" otherwise.
+        ``noise``: the spread a one-seed measurement borrowed, for a row that waits on it."""
+        missing = [lab for lab in labs if lab not in self.runs]
+        if missing:
+            return audit.check("002", claim, None, NOT_RUN, f"this profile does not run {', '.join(missing)}",
+                               claimed=claimed)
+        return audit.verdict("002", claim, claimed, rule(), needs=self.results(*labs), noise=noise)

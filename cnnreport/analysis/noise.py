@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from typing import Dict, Sequence
+from ..stats import finite, mean_sd
 
 # Report 001's base simp_Res9 recipe as quoted in its four tables (test accuracy, %).
 REPORT001_BASE_QUOTES = (87.80, 90.58, 88.72, 88.14)
@@ -16,12 +17,11 @@ REPORT001_BASE_QUOTES = (87.80, 90.58, 88.72, 88.14)
 
 def spread(values: Sequence[float]) -> Dict[str, float]:
     """min, max, range (max - min), mean and sample std of finite values (NaN if none)."""
-    v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
+    v = finite(values)
     if not v:
         nan = float("nan")
         return {"n": 0, "min": nan, "max": nan, "range": nan, "mean": nan, "std": nan}
-    m = sum(v) / len(v)
-    s = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+    m, s = mean_sd(v)
     return {"n": len(v), "min": min(v), "max": max(v), "range": max(v) - min(v), "mean": m, "std": s}
 
 
@@ -35,3 +35,16 @@ def noise_tolerance(*groups: Sequence[float]) -> float:
 def beyond_noise(a: float, b: float, tolerance: float) -> bool:
     """True when ``a - b`` is larger than ``tolerance`` (NaN tolerance: never)."""
     return math.isfinite(tolerance) and (a - b) > tolerance
+
+
+def half_range(values: Sequence[float]) -> float:
+    """Half the range of a report's repeated numbers of one recipe: the tolerance of that
+    report's number claims (a quoted number is as uncertain as its own repeats disagree).
+    NaN with fewer than two finite values."""
+    s = spread(values)
+    return s["range"] / 2 if s["n"] > 1 else float("nan")
+
+
+# The tolerance of report 001's number claims: half the 2.78-point range of its four quotes
+# of the base recipe, 1.39 points (rounded to the quotes' two decimals).
+REPORT001_TOLERANCE = round(half_range(REPORT001_BASE_QUOTES), 2)

@@ -1,7 +1,7 @@
 """What a group of seeds of one configuration says, and how a table cell or a sentence shows
 a number that may not exist yet.
 
-The chapters pass the accuracies of finished runs in % (``Chapter.accs(results, split)``):
+The chapters pass the accuracies of finished runs in % (``readings.accs(results, split)``):
 one list per configuration.  A pending or diverged run contributes no accuracy, so an
 empty list means "no finished run".
 """
@@ -11,7 +11,8 @@ import math
 import numbers
 from typing import Iterable, Optional, Sequence, Union
 
-from ..audit import mean_std
+from ..stats import mean_sd as mean_std
+from ..stats import is_finite
 
 CHANCE_LIMIT = 30.0  # % test accuracy below which a ten-class run has not got far from chance (10%)
 
@@ -29,14 +30,12 @@ def near_chance(groups: Iterable[Sequence[float]], limit: float = CHANCE_LIMIT) 
     return bool(accs) and max(accs) < limit
 
 
-def _finite(v) -> bool:
-    return isinstance(v, numbers.Real) and math.isfinite(float(v))
 
 
 def value_or_status(value: float, pending: bool, digits: int = 2) -> Union[float, str]:
     """A table cell: ``value`` rounded to ``digits``, else "pending" while its runs wait for
     a GPU, else "no finished run"."""
-    if _finite(value):
+    if is_finite(value):
         return round(value, digits)
     return "pending" if pending else "no finished run"
 
@@ -44,5 +43,5 @@ def value_or_status(value: float, pending: bool, digits: int = 2) -> Union[float
 def text_or_pending(value: float, digits: int = 2) -> str:
     """``value`` with ``digits`` decimals for a sentence, "pending" when it is not a finite
     number (its runs have not finished)."""
-    return f"{value:.{digits}f}" if _finite(value) else "pending"
+    return f"{value:.{digits}f}" if is_finite(value) else "pending"
 

@@ -30,6 +30,24 @@ MODULES = ("architectures", "schedules", "activations", "losses", "kernels", "au
 
 TIER_CLAIM, TIER_SEEDS, TIER_EXTRA = 1, 2, 3
 
+# The noise runs of each report: (chapter, group, label) of a few of its runs that the audit
+# needs at every seed of the profile, so that a measurement made at one seed borrows the pooled
+# seed sd of the same report and model (cnnreport.stats.Noise).  Each model a report trains has
+# one here.  Their later seeds are tier 2 runs that the planner selects with ``noise=True``
+# (``--noise``) and orders right after tier 1.
+NOISE_RUNS: Dict[str, Tuple[Tuple[str, str, str], ...]] = {
+    "000": (("architectures", "000", "BasicCNN"), ("architectures", "000", "ImprovedCNN"),
+            ("architectures", "000", "ResidualCNN"), ("batchnorm", "band", "VGG-A, lr 0.001"),
+            ("batchnorm", "band", "VGG-A-BN, lr 0.001")),
+    "001": (("architectures", "001", "simp_Res9"), ("architectures", "001", "Res9"),
+            ("architectures", "001", "ResNet-18")),
+    "002": (("hyperparams", "table", "run 2"), ("hyperparams", "table", "run 15"),
+            ("hyperparams", "table", "run 28")),
+    "003": (("architectures", "003", "3-layer CNN (003 recipe)"), ("architectures", "003", "ResNet-9")),
+    "004": (("schedules", "004", "constant"),),
+}
+_NOISE = {(report, *where) for report, runs in NOISE_RUNS.items() for where in runs}
+
 
 @dataclass(frozen=True)
 class Run:
@@ -46,6 +64,9 @@ class Run:
     extra: bool = False           # our own control or ablation, not a report's experiment
     probe: Optional[Mapping[str, Any]] = None  # loss-landscape probes: landscape_or_load kwargs
                                                # (probe_every, eta_factors); None = a plain run
+    store: str = ""               # a subfolder of the results store ("controls"): for a twin that
+                                  # differs from a stored run only in how it executes (precision),
+                                  # which is not part of the key, so it must live apart
 
     @property
     def tier(self) -> int:
@@ -54,6 +75,11 @@ class Run:
         if self.extra or not self.report:
             return TIER_EXTRA
         return TIER_CLAIM if self.replica == 0 else TIER_SEEDS
+
+    @property
+    def noise(self) -> bool:
+        """One of its report's noise runs (:data:`NOISE_RUNS`)."""
+        return (self.report, self.chapter, self.group, self.label) in _NOISE
 
     def run_config(self) -> Dict[str, Any]:
         """The config with its seed, its provenance (the ``chapter`` and ``label``
@@ -64,10 +90,10 @@ class Run:
 
 def seeded(chapter: str, group: str, configs: Mapping[str, Mapping[str, Any]], seeds: Sequence[int],
            report: str = "", claims: Sequence[str] = (), extra: bool = False,
-           probe: Optional[Mapping[str, Any]] = None) -> List[Run]:
+           probe: Optional[Mapping[str, Any]] = None, store: str = "") -> List[Run]:
     """One :class:`Run` per labelled config and seed."""
     return [Run(chapter, group, label, dict(cfg), int(s), i, report, tuple(claims), extra,
-                dict(probe) if probe else None)
+                dict(probe) if probe else None, store)
             for label, cfg in configs.items() for i, s in enumerate(seeds)]
 
 

@@ -63,14 +63,19 @@ def check_activation(name: Optional[str]) -> None:
 # Width multiplier
 # --------------------------------------------------------------------------------------
 def scaled(channels: int, width: float) -> int:
-    """``channels * width`` rounded half-up, never below 1.
+    """``channels * width`` rounded half-up.
 
     Used for quick profiles: ``width=0.25`` gives a network with ~1/16 of the
-    parameters and the same topology.
+    parameters and the same topology.  A width that would round a layer to zero channels
+    is an error naming the smallest width that layer allows (never clamped silently).
     """
     if width <= 0:
         raise ValueError(f"width must be > 0, got {width!r}")
-    return max(1, int(channels * width + 0.5))
+    n = int(channels * width + 0.5)
+    if n < 1:
+        raise ValueError(f"width {width:g} rounds a layer of {channels} channels to zero; "
+                         f"this model needs width >= {0.5 / channels:.3g}")
+    return n
 
 
 # --------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ what it draws:
 * :mod:`~cnnreport.plots.images` -- sample grids, augmented views, filters, MLP weights;
 * :mod:`~cnnreport.plots.functions` -- activation and loss functions with derivatives;
 * :mod:`~cnnreport.plots.landscape` -- loss bands and the loss-landscape probes;
-* :mod:`~cnnreport.plots.factors` -- factor-effect panels of a hyperparameter sweep.
+* :mod:`~cnnreport.plots.factors` -- factor-effect panels of a hyperparameter sweep;
+* :mod:`~cnnreport.plots.audit` -- the audit's rows per report by outcome.
 
 Every plot draws with the shared style, returns a :class:`matplotlib.figure.Figure` and
 never shows or closes it.  The names are resolved on first use, as in :mod:`cnnreport`:
@@ -34,9 +35,9 @@ _MODULES = {
     "images": ("sample_grid", "show_tile", "augmented_views", "augmentation_grid", "filter_grid",
                "weight_images"),
     "functions": ("activation_curves", "loss_curves", "loss_of_margin"),
-    "landscape": ("loss_bands", "band", "band_measures", "common_length", "probe_measures",
-                  "probe_betas", "probe_summary"),
+    "landscape": ("loss_bands", "band", "probe_measures"),
     "factors": ("factor_effects",),
+    "audit": ("outcome_bars",),
 }
 _EXPORTS = {name: mod for mod, names in _MODULES.items() for name in names}
 __all__ = sorted(_EXPORTS)

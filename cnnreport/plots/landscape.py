@@ -1,15 +1,16 @@
-"""Loss-landscape figures and the numbers behind them.
+"""Loss-landscape figures.
 
 Three different things are drawn here and kept apart on purpose:
 
 * :func:`loss_bands` overlays per-step loss bands from :func:`cnnreport.landscape.loss_band`
   (min and max of the training loss across several runs, e.g. one model at several lrs);
-  :func:`band_measures` reduces one band to numbers over a common step range.
+  the numbers of a band (:func:`cnnreport.analysis.landscape.band_measures`) are computed in
+  :mod:`cnnreport.analysis.landscape`.
 * :func:`band` shades one min-max band against any x values; pass ``ax`` to overlay several.
 * :func:`probe_measures` draws the three measurements of Santurkar et al. (2018) recorded by
   :func:`cnnreport.landscape.landscape_or_load` (loss variation, gradient predictiveness,
-  effective beta-smoothness) against the training step, one colour per model;
-  :func:`probe_betas` and :func:`probe_summary` give the numbers behind them.
+  effective beta-smoothness) against the training step, one colour per model; the numbers
+  behind them are :func:`cnnreport.analysis.landscape.probe_betas` and ``probe_summary``.
 
 Smoothing is :func:`cnnreport.plots.curves.moving_average`, the one the per-step loss uses.
 Like every plot of :mod:`cnnreport.plots`, each returns a Figure without showing it.
@@ -21,24 +22,9 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ..analysis.landscape import common_length, probe_betas
 from .curves import moving_average
 from .style import arr, colors, new_figure, styled
-
-
-def common_length(bands: Mapping[str, Mapping[str, Any]]) -> int:
-    """Steps that every band covers (bands end at their shortest run)."""
-    return min(len(b["min"]) for b in bands.values()) if bands else 0
-
-
-def band_measures(band: Mapping[str, Any], n: Optional[int] = None) -> Dict[str, float]:
-    """Mean band ``width`` (max - min), ``top`` (max) and ``bottom`` (min) over the first
-    ``n`` steps (all when None), skipping steps where the band is undefined (NaN)."""
-    lo, hi = arr(band["min"])[:n], arr(band["max"])[:n]
-    ok = np.isfinite(lo) & np.isfinite(hi)
-    if not ok.any():
-        return {"width": float("nan"), "top": float("nan"), "bottom": float("nan"), "steps": 0}
-    return {"width": float(np.mean(hi[ok] - lo[ok])), "top": float(np.mean(hi[ok])),
-            "bottom": float(np.mean(lo[ok])), "steps": int(ok.sum())}
 
 
 @styled
@@ -102,28 +88,6 @@ def band(steps, lo, hi, label: Optional[str] = None, ax=None, *, mid=None, color
     if label:
         ax.legend(loc="best")
     return fig
-
-
-def probe_betas(probe: Mapping[str, Any]) -> np.ndarray:
-    """(probes, etas) array of ||grad L(w) - grad L(w - eta g)|| / ||eta g|| from a
-    :func:`~cnnreport.landscape.landscape_or_load` record (eta = factor x lr)."""
-    gp = np.array(probe["grad_pred"], dtype=float)  # (probes, etas)
-    if gp.size == 0:
-        return gp.reshape(0, len(probe.get("eta_factors", [])))
-    eta = np.outer(arr(probe["lr"]), np.asarray(probe["eta_factors"], dtype=float))
-    step = np.abs(eta) * arr(probe["grad_norm"])[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(step > 0, gp / step, np.nan)
-
-
-def probe_summary(probe: Mapping[str, Any], skip: int = 0) -> Dict[str, float]:
-    """Medians over probes (after the first ``skip``) of the loss range max - min, the
-    largest gradient change and the effective beta-smoothness."""
-    sl = slice(skip, None)
-    rng = arr(probe["loss_max"])[sl] - arr(probe["loss_min"])[sl]
-    out = {"loss_range": rng, "gradpred_max": arr(probe["gradpred_max"])[sl],
-           "beta_smooth": arr(probe["beta_smooth"])[sl]}
-    return {k: float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan") for k, v in out.items()}
 
 
 _PANELS = (

@@ -4,7 +4,9 @@ A run is a plain dict of the settings in :data:`DEFAULTS`; :func:`normalize` fil
 defaults and writes every value one way (``hidden=1000`` and ``hidden=[1000]``,
 ``"LeakyReLU"`` and ``"leaky_relu"`` are one run), and drops settings that do not apply
 (momentum of plain SGD, hidden sizes of LeNet), so the same run written two ways has one
-key.  :func:`config_key` is the project's one cache hash (:func:`cnnreport.cache.key_of`)
+key.  The settings added after the first results were stored (:data:`LATER`) are written
+only when they differ from the behaviour those results had, so a stored result keeps the
+key it was stored under and a run that sets them gets a key of its own.  :func:`config_key` is the project's one cache hash (:func:`cnnreport.cache.key_of`)
 of the normalized config, the key its :class:`~cnnreport.store.Result` is stored under;
 :func:`build` makes the model, optimizer and schedule.  The results cache
 (:mod:`.store`) and the grid search (:mod:`.search`) both read configs through here.
@@ -23,12 +25,23 @@ from .optim import make_optimizer, make_schedule
 
 #: Every setting of a run with its default.  ``subsample`` is the fraction of the
 #: training images drawn (seeded by ``seed``) before the 5:1 train/validation split.
+#: ``init``: "he_normal" (std sqrt(2 / fan-in)) or "normal" (N(0, init_std^2) for every
+#: layer, report 004's ``np.random.normal(...) * 0.1``).  ``decay``: "coupled" (an L2 term
+#: in the gradient, inside momentum) or "decoupled" (weights shrink by 1 - lr * wd outside
+#: it, report 004's optimizers); ``conv_l2`` (LeNet with decoupled decay) also adds the L2
+#: term to the conv weights' gradients, as report 004's Conv2D.backward does.
 DEFAULTS: Dict[str, Any] = {
     "model": "mlp", "hidden": [1000], "activation": "leaky_relu", "weight_decay": 0.0,
     "optimizer": "momentum", "lr": 0.1, "momentum": 0.9, "schedule": "none",
     "schedule_args": {}, "epochs": 5, "batch_size": 32, "patience": None, "augment": False,
     "subsample": 1.0, "val_fraction": 1 / 6, "seed": 0, "dtype": "float32",
+    "init": "he_normal", "init_std": 0.1, "decay": "coupled", "conv_l2": False,
 }
+#: The settings added after results were first stored, with the value that reproduces the
+#: behaviour of those results: a normalized config names them only when it differs.
+LATER = {"init": "he_normal", "decay": "coupled", "conv_l2": False}
+INITS = ("he_normal", "normal")
+DECAYS = ("coupled", "decoupled")
 #: Settings with one allowed value, written into every normalized config so that a
 #: stored result says what made it (and its config can never be read as a PyTorch one).
 FIXED: Dict[str, str] = {"framework": "numpy", "dataset": "mnist"}
@@ -86,7 +99,34 @@ def normalize(config: Mapping[str, Any]) -> Dict[str, Any]:
         raise ValueError(f"subsample {c['subsample']!r}: a fraction in (0, 1]")
     out["seed"] = int(c["seed"])
     out["dtype"] = np.dtype(c["dtype"]).name
+    _later_settings(c, out)
     return out
+
+
+def _later_settings(c: Mapping[str, Any], out: Dict[str, Any]) -> None:
+    """Write the :data:`LATER` settings into ``out`` where they differ from their old
+    behaviour; ``init_std`` only with a normal init, the decay form only where a weight
+    decays, ``conv_l2`` only for LeNet."""
+    init = str(c["init"]).lower().replace("-", "_")
+    if init not in INITS:
+        raise ValueError(f"init {c['init']!r}: choose one of {INITS}")
+    if init != LATER["init"]:
+        std = float(c["init_std"])
+        if not (np.isfinite(std) and std > 0):
+            raise ValueError(f"init_std {c['init_std']!r}: a standard deviation > 0")
+        out["init"], out["init_std"] = init, std
+    decay = str(c["decay"]).lower()
+    if decay not in DECAYS:
+        raise ValueError(f"decay {c['decay']!r}: choose one of {DECAYS}")
+    conv_l2 = bool(c["conv_l2"]) and out["model"] == "lenet"
+    if conv_l2 and decay == "coupled":
+        raise ValueError("conv_l2 adds the L2 term to a decoupled decay; with decay 'coupled' "
+                         "the conv weights would count it twice")
+    decays = np.any(np.asarray(out["weight_decay"], float) != 0)
+    if decays and decay != LATER["decay"]:
+        out["decay"] = decay
+        if conv_l2:
+            out["conv_l2"] = True
 
 
 def config_key(config: Mapping[str, Any]) -> str:
@@ -97,12 +137,14 @@ def config_key(config: Mapping[str, Any]) -> str:
 def build(config: Mapping[str, Any]):
     """(model, optimizer, schedule) of a config, normalized first."""
     c = normalize(config)
+    kw = {"init_std": c["init_std"] if c.get("init") == "normal" else None,
+          "decay_mode": c.get("decay", LATER["decay"])}
     if c["model"] == "mlp":
         model = mlp(hidden=c["hidden"], activation=c["activation"], weight_decay=c["weight_decay"],
-                    dtype=c["dtype"], seed=c["seed"])
+                    dtype=c["dtype"], seed=c["seed"], **kw)
     else:
         model = lenet(activation=c["activation"], weight_decay=c["weight_decay"], dtype=c["dtype"],
-                      seed=c["seed"])
+                      seed=c["seed"], conv_decay_mode="both" if c.get("conv_l2") else None, **kw)
     kw = {} if c["momentum"] is None else {"momentum": c["momentum"]}
     opt = make_optimizer(c["optimizer"], model, lr=c["lr"], **kw)
     return model, opt, make_schedule(c["schedule"], opt, **c["schedule_args"])

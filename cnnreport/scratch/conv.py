@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .layers import Layer, he_normal
+from .layers import Layer, check_decay_mode, decay_config, init_weights
 
 
 def _batch_last(x: np.ndarray) -> np.ndarray:
@@ -42,7 +42,8 @@ class Conv2D(Layer):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
                  stride: int = 1, padding: int = 0, weight_decay: float = 0.0,
-                 dtype=None, rng: Optional[np.random.Generator] = None):
+                 dtype=None, rng: Optional[np.random.Generator] = None,
+                 init_std: Optional[float] = None, decay_mode: str = "coupled"):
         super().__init__(dtype)
         rng = np.random.default_rng() if rng is None else rng
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
@@ -50,10 +51,11 @@ class Conv2D(Layer):
         if self.kernel_size < 1 or self.stride < 1 or self.padding < 0:
             raise ValueError("kernel_size and stride must be >= 1 and padding >= 0")
         self.weight_decay = float(weight_decay)
+        self.decay_mode = check_decay_mode(decay_mode)
         k = self.kernel_size
         fan_in = self.in_channels * k * k
-        self.params["W"] = he_normal(rng, (self.out_channels, self.in_channels, k, k),
-                                     fan_in, self.dtype)
+        self.params["W"] = init_weights(rng, (self.out_channels, self.in_channels, k, k),
+                                        fan_in, self.dtype, init_std)
         self.params["b"] = np.zeros(self.out_channels, self.dtype)
         self.grads["W"] = np.zeros_like(self.params["W"])
         self.grads["b"] = np.zeros_like(self.params["b"])
@@ -112,7 +114,8 @@ class Conv2D(Layer):
     def config(self):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self.padding, "weight_decay": self.weight_decay}
+                "padding": self.padding, "weight_decay": self.weight_decay,
+                **decay_config(self)}
 
 
 class MaxPool2D(Layer):

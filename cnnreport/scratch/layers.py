@@ -8,9 +8,16 @@ Conventions shared by every layer:
   needed between mini-batches, which saves one pass over every parameter array.
 * Parameters live in ``self.params`` (name -> array) and are only ever updated in
   place, so the optimizer can hold references to them across save/load.
-* ``weight_decay`` is a per-layer L2 coefficient.  It is applied by the optimizer to the
+* ``weight_decay`` is a per-layer coefficient.  It is applied by the optimizer to the
   arrays named in ``decay_names`` (the weights), never to biases: decaying a bias does
   not limit the capacity of the layer and only shifts its operating point.
+  ``decay_mode`` says how (see :data:`DECAY_MODES`): ``"coupled"`` adds the L2 term
+  ``wd * W`` to the gradient (inside momentum, as torch's ``weight_decay``),
+  ``"decoupled"`` shrinks the weights by ``1 - lr * wd`` outside the momentum buffer (what
+  report 004's optimizers do), ``"both"`` does both (report 004's Conv2D adds the L2 term
+  in its backward pass, and its optimizer shrinks the same weights again).
+* Weights start from He-normal values (std sqrt(2 / fan-in)), or from N(0, init_std^2)
+  when ``init_std`` is given: report 004's layers draw ``np.random.normal(...) * 0.1``.
 * ``config()`` returns the JSON-able constructor arguments used by model save/load.
 
 Images are NCHW, like PyTorch, so the gradient tests can compare tensors directly.
@@ -33,10 +40,31 @@ def as_dtype(dtype) -> np.dtype:
     return dt
 
 
+#: How a layer's weight decay acts (see the module docstring).
+DECAY_MODES = ("coupled", "decoupled", "both")
+
+
 def he_normal(rng: np.random.Generator, shape, fan_in: int, dtype) -> np.ndarray:
     """Kaiming-normal init, std sqrt(2/fan_in): keeps activation variance roughly
     constant through (leaky-)ReLU stacks, so the same lr works for MLP and LeNet."""
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+
+
+def init_weights(rng: np.random.Generator, shape, fan_in: int, dtype,
+                 init_std: Optional[float] = None) -> np.ndarray:
+    """He-normal weights, or N(0, init_std^2) ones when ``init_std`` is given (one std for
+    every layer whatever its fan-in, as report 004's code draws them)."""
+    if init_std is None:
+        return he_normal(rng, shape, fan_in, dtype)
+    if not init_std > 0:
+        raise ValueError(f"init_std must be > 0, got {init_std}")
+    return (rng.standard_normal(shape) * float(init_std)).astype(dtype)
+
+
+def check_decay_mode(mode: str) -> str:
+    if mode not in DECAY_MODES:
+        raise ValueError(f"decay_mode {mode!r}: choose one of {DECAY_MODES}")
+    return mode
 
 
 class Layer:
@@ -50,6 +78,7 @@ class Layer:
         self.params: Dict[str, np.ndarray] = {}
         self.grads: Dict[str, np.ndarray] = {}
         self.weight_decay = 0.0
+        self.decay_mode = "coupled"
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         raise NotImplementedError
@@ -80,13 +109,15 @@ class Linear(Layer):
     decay_names = ("W",)
 
     def __init__(self, in_features: int, out_features: int, weight_decay: float = 0.0,
-                 dtype=None, rng: Optional[np.random.Generator] = None):
+                 dtype=None, rng: Optional[np.random.Generator] = None,
+                 init_std: Optional[float] = None, decay_mode: str = "coupled"):
         super().__init__(dtype)
         rng = np.random.default_rng() if rng is None else rng
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight_decay = float(weight_decay)
-        self.params["W"] = he_normal(rng, (self.in_features, self.out_features),
-                                     self.in_features, self.dtype)  # (in, out)
+        self.decay_mode = check_decay_mode(decay_mode)
+        self.params["W"] = init_weights(rng, (self.in_features, self.out_features),
+                                        self.in_features, self.dtype, init_std)  # (in, out)
         self.params["b"] = np.zeros(self.out_features, self.dtype)  # (out,)
         # Preallocated so the 784x1000 weight gradient is not reallocated every batch.
         self.grads["W"] = np.zeros_like(self.params["W"])
@@ -105,7 +136,13 @@ class Linear(Layer):
 
     def config(self):
         return {"in_features": self.in_features, "out_features": self.out_features,
-                "weight_decay": self.weight_decay}
+                "weight_decay": self.weight_decay, **decay_config(self)}
+
+
+def decay_config(layer: Layer) -> dict:
+    """The ``decay_mode`` entry of a layer's config: only when it is not the default, so a
+    saved coupled model's spec reads as it did before the setting existed."""
+    return {} if layer.decay_mode == "coupled" else {"decay_mode": layer.decay_mode}
 
 
 class Flatten(Layer):

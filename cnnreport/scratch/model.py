@@ -173,15 +173,19 @@ def load_model(path) -> Sequential:
 
 def mlp(hidden: Sequence[int] = (1000,), activation: str = "leaky_relu",
         weight_decay: float = 0.0, in_features: int = 784, num_classes: int = 10,
-        dtype=None, seed: Optional[int] = 0) -> Sequential:
+        dtype=None, seed: Optional[int] = 0, init_std: Optional[float] = None,
+        decay_mode: str = "coupled") -> Sequential:
     """Flatten, then in-h1-...-out Linear layers with the activation between them.
-    ``weight_decay`` is one float for every layer or a list with one per Linear."""
+    ``weight_decay`` is one float for every layer or a list with one per Linear;
+    ``decay_mode`` how it acts and ``init_std`` the weights' start (He-normal when None),
+    see :mod:`cnnreport.scratch.layers`."""
     sizes = [in_features, *[int(h) for h in np.atleast_1d(hidden)], num_classes]
     wds = _per_layer(weight_decay, len(sizes) - 1)
     rng = np.random.default_rng(seed)
     layers: List[Layer] = [Flatten(dtype=dtype)]
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Linear(a, b, weight_decay=wds[i], dtype=dtype, rng=rng))
+        layers.append(Linear(a, b, weight_decay=wds[i], dtype=dtype, rng=rng, init_std=init_std,
+                             decay_mode=decay_mode))
         if i < len(sizes) - 2:
             layers.append(make_activation(activation, dtype=dtype))
     return Sequential(layers, dtype=dtype)
@@ -190,22 +194,26 @@ def mlp(hidden: Sequence[int] = (1000,), activation: str = "leaky_relu",
 def lenet(activation: str = "leaky_relu", weight_decay: float = 0.0,
           channels: Sequence[int] = (1, 6, 16), kernel_size: int = 5,
           fc: Sequence[int] = (256, 128, 64, 10), dtype=None,
-          seed: Optional[int] = 0) -> Sequential:
+          seed: Optional[int] = 0, init_std: Optional[float] = None,
+          decay_mode: str = "coupled", conv_decay_mode: Optional[str] = None) -> Sequential:
     """Report 004's LeNet-like CNN: [conv 5x5 -> act -> maxpool 2] x 2, then
     fc 256-128-64-10 with the activation between the linear layers.
-    ``weight_decay``: one float, or one per conv+linear layer (5 for the default)."""
+    ``weight_decay``: one float, or one per conv+linear layer (5 for the default);
+    ``decay_mode`` how it acts, ``conv_decay_mode`` on the conv layers if they differ
+    (report 004's code: "both" there, "decoupled" on the linear layers)."""
     n_conv, n_fc = len(channels) - 1, len(fc) - 1
     wds = _per_layer(weight_decay, n_conv + n_fc)
     rng = np.random.default_rng(seed)
     layers: List[Layer] = []
     for i in range(n_conv):
         layers += [Conv2D(channels[i], channels[i + 1], kernel_size, weight_decay=wds[i],
-                          dtype=dtype, rng=rng),
+                          dtype=dtype, rng=rng, init_std=init_std,
+                          decay_mode=conv_decay_mode or decay_mode),
                    make_activation(activation, dtype=dtype), MaxPool2D(2, dtype=dtype)]
     layers.append(Flatten(dtype=dtype))
     for i in range(n_fc):
         layers.append(Linear(fc[i], fc[i + 1], weight_decay=wds[n_conv + i], dtype=dtype,
-                             rng=rng))
+                             rng=rng, init_std=init_std, decay_mode=decay_mode))
         if i < n_fc - 1:
             layers.append(make_activation(activation, dtype=dtype))
     return Sequential(layers, dtype=dtype)

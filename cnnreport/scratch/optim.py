@@ -10,12 +10,21 @@ by step:
   once the learning rate changes during training.
 * Adam uses bias-corrected moments and adds eps *after* the square root.
 
-Weight decay (L2) is read from each layer's ``weight_decay`` attribute at every step and
-added as ``g += wd * W`` to the *weights only* (``layer.decay_names``).  Biases are not
+Weight decay is read from each layer's ``weight_decay`` and ``decay_mode`` attributes at
+every step and acts on the *weights only* (``layer.decay_names``).  Biases are not
 decayed: shrinking a bias towards 0 does not reduce the layer's capacity, and this is
-also what report 004 did (one coefficient per layer, on its weight matrix).  The
-coefficient is coupled (added to the gradient, so Adam rescales it), as in torch's
-``weight_decay`` argument, not decoupled like AdamW.
+also what report 004 did (one coefficient per layer, on its weight matrix).  Two forms:
+
+* coupled (``decay_mode="coupled"``, the default): ``g += wd * W``, added to the gradient
+  and so inside the momentum buffer (and rescaled by Adam), as torch's ``weight_decay``;
+* decoupled (``"decoupled"``): ``W *= 1 - lr * wd`` before the update, outside the
+  buffer, as report 004's ``SGD`` and ``SGDMomentum`` do (and torch's AdamW for Adam).
+  At momentum 0.9 a coupled term accumulates in the buffer to about ten times the
+  decoupled shrink, so the two forms with one coefficient are not the same regularizer.
+
+``"both"`` applies the two: report 004's Conv2D adds the L2 term to its gradient and its
+optimizer then shrinks the same weights.  The gradient's decay term uses the weights as
+the backward pass saw them, before the shrink, as in that code.
 
 Gradients are modified in place by ``step`` (the decay term is added to them); they are
 overwritten by the next backward pass anyway, and this saves a temporary per step.
@@ -44,13 +53,26 @@ class _Slot:
     def param(self) -> np.ndarray:
         return self.layer.params[self.name]
 
+    def _wd(self, modes) -> float:
+        if not self.decay or getattr(self.layer, "decay_mode", "coupled") not in modes:
+            return 0.0
+        return self.layer.weight_decay
+
     def grad_with_decay(self) -> np.ndarray:
+        """The gradient with the coupled L2 term added (in place)."""
         g = self.layer.grads[self.name]
-        wd = self.layer.weight_decay if self.decay else 0.0
+        wd = self._wd(("coupled", "both"))
         if wd:
             np.multiply(self.param, wd, out=self.tmp)
             g += self.tmp
         return g
+
+    def shrink(self, lr: float) -> None:
+        """The decoupled decay: the weights shrink by ``1 - lr * wd`` (in place)."""
+        wd = self._wd(("decoupled", "both"))
+        if wd:
+            p = self.param  # updated in place: the layer and its owners keep the array
+            p *= p.dtype.type(1 - lr * wd)
 
 
 def _layers_of(model) -> list:
@@ -67,7 +89,9 @@ class Optimizer:
 
     def step(self) -> None:
         for s in self.slots:
-            self._update(s, s.grad_with_decay())
+            g = s.grad_with_decay()  # before the shrink: the L2 term sees the backward's weights
+            s.shrink(self.lr)
+            self._update(s, g)
 
     def _update(self, s: _Slot, g: np.ndarray) -> None:
         raise NotImplementedError

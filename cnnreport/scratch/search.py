@@ -68,7 +68,8 @@ def grid_search(param_grid: Mapping[str, Sequence], data: Mapping[str, np.ndarra
       "weight_decay": [1e-2, 1e-3, 1e-4]}; keys of a NumPy run config.
     base: fixed settings for every run (e.g. {"epochs": 20, "gamma": 1}).
     Returns a list of row dicts: the grid values, then val_acc, val_loss, best_epoch,
-    test_acc, test_loss, epochs_run and seconds.
+    test_acc, test_loss (best validation epoch), final_test_acc, final_test_loss (last
+    epoch, report 004's reading), epochs_run and seconds.
     """
     x, y = subsample(data["x_train"], data["y_train"], subsample_fraction, seed)
     sub = {"x_train": x, "y_train": y, "x_test": data["x_test"], "y_test": data["y_test"]}
@@ -84,6 +85,7 @@ def grid_search(param_grid: Mapping[str, Sequence], data: Mapping[str, np.ndarra
                   augment=c["augment"], progress=progress, seed=seed)
         row = {**point, "val_acc": h.best_val_acc, "val_loss": h.val_loss[h.best_epoch - 1],
                "best_epoch": h.best_epoch, "test_acc": h.test_acc, "test_loss": h.test_loss,
+               "final_test_acc": h.final_test_acc, "final_test_loss": h.final_test_loss,
                "epochs_run": h.epochs_run, "seconds": time.perf_counter() - t0}
         rows.append(row)
         if verbose:

@@ -7,10 +7,12 @@ the two key spaces apart: a PyTorch result's key hashes a ``RunConfig``, a NumPy
 hashes the normalized NumPy config (:func:`~cnnreport.scratch.config.config_key`), and
 its ``config`` field is that normalized config, so the key can be checked against it.
 
-The Result holds the curves, the test result of the best validation epoch, the confusion
-matrix, timing (``train_time``, wall ``total_time``, and ``extra["cpu_time"]``) and the
-environment (thread settings, load average); unless ``weights=False`` also a compact
-copy of the first layer's weights for the pictures:
+The Result holds the curves, the test results of the best validation epoch
+(``test_*``) and of the last epoch trained (``final_test_*``, what report 004's code
+scores), the confusion matrix of the best validation epoch's weights, timing
+(``train_time``, wall ``total_time``, and ``extra["cpu_time"]``) and the environment
+(thread settings, load average); unless ``weights=False`` also a compact copy of the
+first layer's weights (the best validation epoch's) for the pictures:
 
 * LeNet's first convolution: all kernels, rounded to 4 decimals, in ``first_conv``;
 * the MLP's first Linear layer: in ``extra["first_layer"]``, the first :data:`N_UNITS`
@@ -111,8 +113,8 @@ def make_result(config: Mapping[str, Any], history: Mapping[str, Any], *, confus
                 first_layer: Optional[Mapping[str, Any]] = None) -> Result:
     """The Result of one NumPy run from what it measured.
 
-    history: a :meth:`cnnreport.scratch.train.History.to_dict`; its test result is the
-      best validation epoch's (``test_acc``), the only one a NumPy run records.
+    history: a :meth:`cnnreport.scratch.train.History.to_dict`; its test results are the
+      best validation epoch's (``test_*``) and the last epoch's (``final_test_*``).
     first_layer: an :func:`encode_first_layer` value, or None to keep no weights."""
     c = normalize(config)
     h = history
@@ -133,7 +135,8 @@ def make_result(config: Mapping[str, Any], history: Mapping[str, Any], *, confus
                  "train_acc": h["train_acc"], "val_loss": h["val_loss"], "val_acc": h["val_acc"],
                  "lr": h["lr"], "epoch_time": h["epoch_time"]},
         best_epoch=h["best_epoch"], stopped_epoch=n, early_stopped=bool(h["stopped_early"]),
-        test_loss=h["test_loss"], test_acc=h["test_acc"], per_class_acc=per_class,
+        test_loss=h["test_loss"], test_acc=h["test_acc"], final_test_loss=h.get("final_test_loss"),
+        final_test_acc=h.get("final_test_acc"), per_class_acc=per_class,
         confusion=conf.tolist(), classes=list(CLASSES), num_params=int(num_params),
         train_time=h["train_time"], total_time=wall_time, environment=dict(environment),
         n_train=h["train_size"], n_val=h["val_size"], n_test=int(conf.sum()),
@@ -173,6 +176,13 @@ def load(config: Mapping[str, Any], root: Union[str, os.PathLike]) -> Optional[R
     return results_store(root).get(config_key(config))
 
 
+def complete(result: Result) -> bool:
+    """Whether a stored Result has every reading a page takes from it: a finished run made
+    before the last epoch's test result was recorded (``final_test_acc`` None) lacks the
+    reading report 004's code makes, and is trained again."""
+    return not result.done or result.final_test_acc is not None
+
+
 def run_or_load(config: Mapping[str, Any], root: Union[str, os.PathLike], *,
                 data: Optional[Mapping[str, np.ndarray]] = None, progress: bool = False,
                 weights: bool = True, force: bool = False) -> Result:
@@ -184,7 +194,7 @@ def run_or_load(config: Mapping[str, Any], root: Union[str, os.PathLike], *,
     """
     if not force:
         found = load(config, root)
-        if found is not None and (has_weights(found) or not weights):
+        if found is not None and complete(found) and (has_weights(found) or not weights):
             return found
     result = execute(config, data, progress=progress, weights=weights)
     results_store(root).put(result)
@@ -207,10 +217,12 @@ PENDING_REASON = "not computed yet: NumPy runs compute on a CPU with CNNREPORT_T
 def run_or_pending(config: Mapping[str, Any], root: Union[str, os.PathLike], *, train: bool,
                    data: Optional[Mapping[str, np.ndarray]] = None, weights: bool = False) -> Result:
     """What a chapter page shows for one NumPy run: the stored run (as :func:`as_result`
-    gives it), trained first if ``train`` allows; else, when it is not stored, a pending
-    placeholder whose reason names how to compute it (the full profile trains only when
+    gives it), trained first if ``train`` allows; else, when it is not stored (or stored
+    without a reading the page takes, see :func:`complete`), a pending placeholder whose reason names how to compute it (the full profile trains only when
     asked, see :func:`cnnreport.chapter.may_train`)."""
-    if not train and load(config, root) is None:
-        return Result(key=config_key(config), config=dict(config), status="pending",
-                      reason=PENDING_REASON)
+    if not train:
+        found = load(config, root)
+        if found is None or not complete(found):
+            return Result(key=config_key(config), config=dict(config), status="pending",
+                          reason=PENDING_REASON)
     return as_result(run_or_load(config, root, data=data, weights=weights))

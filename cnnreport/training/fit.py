@@ -119,6 +119,11 @@ def _record_training(ts: TrainState, epoch: int, st: EpochStats) -> None:
         h[k].append(v)
 
 
+def _per_class(conf) -> list:
+    """Per-class accuracy from a (K, K) confusion matrix (rows: true class)."""
+    return (conf.diag().double() / conf.sum(1).clamp(min=1)).tolist()
+
+
 def _result(ts: TrainState, total_start: float) -> Result:
     """The run's Result: the selected weights' test evaluation, filters, environment."""
     s, cfg, h = ts.setup, ts.setup.cfg, ts.history
@@ -131,11 +136,18 @@ def _result(ts: TrainState, total_start: float) -> Result:
     if ts.status == OK and finite:
         res.final_test_loss, res.final_test_acc = h["test_loss_curve"][finite[-1]], h["test_acc_curve"][finite[-1]]
     if ts.status == OK and ts.best_state is not None:
+        # The last epoch's weights first (a report that reads its final model, as report 000's
+        # code does, reads these), then the selected ones; one evaluation when they are the same.
+        final = None if ts.policy.best_epoch != ts.epoch else "same"
+        if final is None:
+            final = evaluate_split(s, s.test_loader)[2]
         s.model.load_state_dict(ts.best_state)
         res.best_epoch = ts.policy.best_epoch
         res.test_loss, res.test_acc, conf = evaluate_split(s, s.test_loader)  # conf (K, K)
         res.confusion = conf.tolist()
-        res.per_class_acc = (conf.diag().double() / conf.sum(1).clamp(min=1)).tolist()
+        res.per_class_acc = _per_class(conf)
+        final = conf if isinstance(final, str) else final
+        res.final_confusion, res.final_per_class_acc = final.tolist(), _per_class(final)
     first = next((m for m in s.model.modules() if isinstance(m, torch.nn.Conv2d)), None)
     if first is not None and first.weight.numel() <= 20_000:  # small enough to keep in the JSON
         res.first_conv = torch.round(first.weight.detach().float().cpu(), decimals=5).tolist()  # (O, C, k, k)
