@@ -3,7 +3,7 @@
 One row per model of the full-profile plan, at the batch size most of its runs use, on
 the dataset they train on.  Every contender trains the same model class on one batch
 resident in memory (so the loader is not timed), with interleaved rounds after a
-warm-up; images/s and TFLOP/s (3x the forward FLOPs of ``cnnreport.costs``) of each:
+warm-up; images/s and TFLOP/s (3x the forward FLOPs of ``cnnreport.compute.costs``) of each:
 
 * ``plain_fp32``: the textbook step (fp32, contiguous, ``nn.CrossEntropyLoss``, SGD);
 * ``plain_bf16``: the same step under bf16 autocast with channels-last;
@@ -12,7 +12,7 @@ warm-up; images/s and TFLOP/s (3x the forward FLOPs of ``cnnreport.costs``) of e
 
 The first row is the reference of the matrix units: a 3x3 convolution forward,
 256x128x32x32 channels-last, in fp32 and bf16.  ``--measured`` prints the
-``MEASURED_CPU`` entry of :mod:`cnnreport.costs` from the ``ours_bf16`` column.
+``MEASURED_CPU`` entry of :mod:`cnnreport.compute.costs` from the ``ours_bf16`` column.
 
     OMP_WAIT_POLICY=PASSIVE PYTHONPATH=. .venv/bin/python bench/cpu_speed.py \\
         --out bench/results/cpu/cpu_speed.json
@@ -33,11 +33,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from baseline import plain_step  # noqa: E402
-from cnnreport import costs  # noqa: E402
-from cnnreport.config import RunConfig  # noqa: E402
-from cnnreport.data import Dataset  # noqa: E402
+from cnnreport.compute import costs  # noqa: E402
+from cnnreport.core.config import RunConfig  # noqa: E402
+from cnnreport.core.data import Dataset  # noqa: E402
 from cnnreport.models import MODELS  # noqa: E402
-from cnnreport.hardware import cpu_capability, cpu_flags  # noqa: E402
+from cnnreport.core.hardware import cpu_capability, cpu_flags  # noqa: E402
 from cnnreport.training.setup import build_setup  # noqa: E402
 
 SHAPES = {"cifar10": (3, 32, 32), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
@@ -45,7 +45,7 @@ SHAPES = {"cifar10": (3, 32, 32), "mnist": (1, 28, 28), "fashion_mnist": (1, 28,
 
 def plan_rows(profile: str = "full") -> List[Dict[str, Any]]:
     """(model, dataset, batch, runs) per model of the plan, at its most common batch and dataset."""
-    from cnnreport import plan as P
+    from cnnreport.compute import plan as P
     seen: Dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for e in P.build(profile).entries:
         c = e.config

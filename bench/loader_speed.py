@@ -49,8 +49,8 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     device = setup(args)
-    from cnnreport.data import NORMALIZATION, load_dataset
-    from cnnreport.loader import DeviceLoader
+    from cnnreport.core.data import NORMALIZATION, load_dataset
+    from cnnreport.core.loader import DeviceLoader
 
     ds = load_dataset("cifar10")
     x, y = ds.x_train, ds.y_train  # (N, 32, 32, 3) uint8, (N,) int64

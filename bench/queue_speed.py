@@ -15,7 +15,7 @@ then averaged.
 
 Output under ``--out`` (a folder): ``queue_speed.json`` (every trial, the environment)
 and ``queue_speed.md`` (tables with the ratios side by side).  It also prints the
-``MEASURED`` entries for ``cnnreport/costs.py``: each model's images/s at one job, eager,
+``MEASURED`` entries for ``cnnreport/compute/costs.py``: each model's images/s at one job, eager,
 batch 128 (costs.py scales them to other widths and batch sizes).
 
 On the GPU machine, from a plain checkout::
@@ -52,7 +52,7 @@ def worker(spec: Dict[str, Any]) -> Dict[str, Any]:
     import numpy as np
     import torch
 
-    from cnnreport import data as D
+    from cnnreport.core import data as D
     from cnnreport.training import fit
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
@@ -142,7 +142,7 @@ def to_markdown(payload: Dict[str, Any]) -> str:
     for r in payload["summary"]["rows"]:
         lines.append(f"| {r['model']} | {r['jobs']} | {'yes' if r['compile'] else 'no'} | {f(r['images_per_s'])} | "
                      f"{f(r.get('vs_1_job'), 2)} | {f(r.get('compiled_vs_eager'), 2)} |")
-    lines += ["", "For cnnreport/costs.py (images/s at one job, eager):", "", "```python",
+    lines += ["", "For cnnreport/compute/costs.py (images/s at one job, eager):", "", "```python",
               f"MEASURED = {json.dumps(payload['summary']['measured'], indent=4, sort_keys=True)}", "```"]
     return "\n".join(lines)
 

@@ -122,9 +122,9 @@ def train_steps(model, opt, loss_fn, x, y, steps: int, autocast) -> int:
 
 
 def bench_workload(name: str, w: Dict[str, Any], device: torch.device, args, parts: List[str]):
-    from cnnreport.config import RunConfig
-    from cnnreport.data import load_dataset
-    from cnnreport.loader import DeviceLoader
+    from cnnreport.core.config import RunConfig
+    from cnnreport.core.data import load_dataset
+    from cnnreport.core.loader import DeviceLoader
     from cnnreport.training import fit, normalization, run_scope, split_data
 
     on_gpu = device.type == "cuda"
@@ -214,7 +214,7 @@ def bench_workload(name: str, w: Dict[str, Any], device: torch.device, args, par
 
 def run_tt94(device, args):
     """--time-to-94 / --contender airbench: our recipe (and airbench94), interleaved."""
-    from cnnreport.data import load_dataset
+    from cnnreport.core.data import load_dataset
 
     problem = tt94.airbench_problem() if args.contender == "airbench" else tt94.gpu_problem()
     if problem:

@@ -2,7 +2,11 @@
 
 The package imports nothing heavy until it is used: ``import cnnreport`` is instant and
 does not import torch (the NumPy subpackage ``cnnreport.scratch`` relies on that).
-The common entry points are re-exported lazily::
+The package is six layers, each importing only from those below it (see the book's
+"How the library is built" page): ``core`` with ``models``, ``training`` and ``scratch``;
+``experiments``; ``compute``; ``analysis`` and ``plots``; ``pages``; ``build``.  The command
+line is ``cnnreport <verb>`` (``python -m cnnreport <verb>``).  The common entry points are
+re-exported lazily::
 
     from cnnreport import RunConfig, run_or_load, load_dataset, MODELS
 """
@@ -14,12 +18,12 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "RunConfig": "config", "ConfigError": "config",
-    "load_dataset": "data", "Dataset": "data", "DataError": "data",
-    "DeviceLoader": "loader",
+    "RunConfig": "core.config", "ConfigError": "core.config",
+    "load_dataset": "core.data", "Dataset": "core.data", "DataError": "core.data",
+    "DeviceLoader": "core.loader",
     "MODELS": "models",
     "fit": "training",
-    "Result": "store", "ResultStore": "store", "run_or_load": "runs",
+    "Result": "core.store", "ResultStore": "core.store", "run_or_load": "core.runs",
 }
 
 

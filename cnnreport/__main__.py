@@ -13,14 +13,14 @@ from typing import Optional, Sequence
 
 # verb -> (module, what it does); each module's ``main(argv)`` takes the verb's arguments.
 VERBS = {
-    "plan": ("plan", "list every run of a profile: tiers, state, estimated GPU-minutes and CPU-hours"),
-    "queue": ("queue", "train the pending runs within a time budget; pack or unpack result archives"),
-    "remote": ("remote", "the GPU machine's one command: prepare the data, train within a budget, pack"),
-    "run": ("run", "run one chapter through papermill with a parameter file and overrides"),
-    "book": ("book", "run every chapter of a profile and build the HTML book"),
-    "sweep": ("sweep", "run a chapter over a grid of parameter values"),
-    "data": ("data", "download or check the datasets (<root>/<name>.npz)"),
-    "costs": ("costs", "measure the cost model's FLOP and parameter tables"),
+    "plan": ("compute.plan", "list every run of a profile: tiers, state, estimated GPU-minutes and CPU-hours"),
+    "queue": ("compute.queue", "train the pending runs within a time budget; pack or unpack result archives"),
+    "remote": ("compute.remote", "the GPU machine's one command: prepare the data, train within a budget, pack"),
+    "run": ("build.run", "run one chapter through papermill with a parameter file and overrides"),
+    "book": ("build.book", "run every chapter of a profile and build the HTML book"),
+    "sweep": ("build.sweep", "run a chapter over a grid of parameter values"),
+    "data": ("core.data", "download or check the datasets (<root>/<name>.npz)"),
+    "costs": ("compute.costs", "measure the cost model's FLOP and parameter tables"),
 }
 
 

@@ -40,7 +40,7 @@ def tiny_root(tmp_path):
 def tiny(tiny_root, monkeypatch):
     """The tiny dataset, loaded through ``$CNNREPORT_DATA`` pointing at ``tiny_root``
     (so code that loads ``"tiny"`` by name finds it too)."""
-    from cnnreport import data as D
+    from cnnreport.core import data as D
     monkeypatch.setenv(D.ENV_VAR, str(tiny_root))
     return D.load_dataset("tiny")
 
@@ -70,7 +70,7 @@ def built_book() -> Path:
     import sys
     if not WIDGETS_JS.is_file():
         pytest.fail(f"missing {WIDGETS_JS.relative_to(ROOT)}: run `make widgets-js`")
-    from cnnreport.book import chapters
+    from cnnreport.build.book import chapters
     book = ROOT / "book"
     notebooks = [book / "chapters" / f"{name}.ipynb" for name in chapters(book)]
     chapter_sources = ([book / "_toc.yml"] + sorted(book.glob("*.md"))
@@ -89,7 +89,7 @@ def built_book() -> Path:
             pytest.skip("the book needs building and the datasets are not materialized (run `make data`)")
         for old in (BOOK_HTML / "chapters").glob("*.html"):  # Sphinx rewrites only missing or
             old.unlink()                                     # outdated pages, not for new assets
-        cmd = [sys.executable, "-m", "cnnreport.book", "--profile", "smoke", "-q"]
+        cmd = [sys.executable, "-m", "cnnreport.build.book", "--profile", "smoke", "-q"]
         p = subprocess.run(cmd + ([] if run_chapters else ["--no-run"]), cwd=ROOT,
                            capture_output=True, text=True)
         if not page.is_file() or page.stat().st_mtime < started - 1:

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from cnnreport.store import Result, ResultStore  # noqa: E402
+from cnnreport.core.store import Result, ResultStore  # noqa: E402
 
 K = 10
 CLASSES = [f"class{i}" for i in range(K)]

@@ -2,9 +2,9 @@
 synthetic seeds, and the per-seed measures they read."""
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import activations as AC
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 NAN = float("nan")
 # Test accuracies over three seeds, in the report's order: ReLU first, GELU second.

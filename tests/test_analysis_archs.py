@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import archs as A
 from cnnreport.analysis.noise import REPORT001_BASE_QUOTES
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 HIGH, LOW = [92.0, 92.1, 91.9], [90.0, 90.2, 89.9]
 WIDE_A, WIDE_B = [90.0, 92.0, 91.0], [91.0, 90.0, 91.5]

@@ -88,8 +88,8 @@ def test_small_readings():
 
 # -- the rules, on synthetic seeds -------------------------------------------------------------
 
-from cnnreport import stats as S  # noqa: E402
-from cnnreport.store import Result  # noqa: E402
+from cnnreport.core import stats as S  # noqa: E402
+from cnnreport.core.store import Result  # noqa: E402
 
 HIGH, LOW = [0.92, 0.921, 0.919], [0.90, 0.902, 0.899]
 WIDE_A, WIDE_B = [0.90, 0.92, 0.91], [0.91, 0.90, 0.915]

@@ -57,7 +57,7 @@ def test_epochs_at_chance_counts_the_flat_start():
 
 
 def _run(val_acc, status="ok", val_loss=None):
-    from cnnreport.store import Result
+    from cnnreport.core.store import Result
     h = {"val_acc": list(val_acc)}
     if val_loss is not None:
         h["val_loss"] = list(val_loss)

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import fmnist_table as T
-from cnnreport.audit import Audit
-from cnnreport.store import Result
+from cnnreport.pages.audit import Audit
+from cnnreport.core.store import Result
 
 
 def _run(acc, status="ok", val=(0.5, 0.8), train=(0.5, 0.85), loss=0.3, reason="", epoch_time=(2.0, 4.0)):

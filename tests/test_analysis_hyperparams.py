@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import hyperparams as H
 from cnnreport.analysis.curves import per_seed, rise_above_min
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 HI, MID, LO = [92.0, 92.1, 92.05], [91.0, 91.1, 91.05], [90.0, 90.1, 90.05]
 WIDE = [89.0, 93.0, 91.0]   # a mean between the others, but seeds too far apart to rank it

@@ -2,9 +2,9 @@
 by synthetic seeds, and the per-run measures they read."""
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import kernels as K
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 HIGH, MID, LOW = [92.0, 92.1, 91.9], [91.0, 91.1, 90.9], [90.0, 90.2, 89.9]
 WIDE_A, WIDE_B = [90.0, 92.0, 91.0], [91.0, 90.0, 91.5]

@@ -2,7 +2,7 @@
 import math
 
 from cnnreport.analysis import labelled as LB
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 
 def run(key, test_acc=0.5, status="ok", **history):

@@ -2,9 +2,9 @@
 synthetic seeds, and the per-seed measures they read."""
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import losses as LS
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 CE, BCE, SL1 = [88.6, 88.8, 88.7], [85.5, 85.7, 85.6], [75.5, 75.8, 75.6]
 WIDE = [84.0, 89.0, 86.5]

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import regularization as RG
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 
 def _run(train, test, test_loss=(1.0, 0.5, 0.7), status="ok", epochs=3):

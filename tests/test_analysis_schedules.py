@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from cnnreport import stats as St
+from cnnreport.core import stats as St
 from cnnreport.analysis import schedules as S
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 
 def test_setbacks_and_rebounds_count_only_the_wrong_direction():

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import scratch as SC
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 
 def run(key, test_acc, train, val, train_loss=(), train_time=1.0):

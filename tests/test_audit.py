@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from cnnreport import stats as S
-from cnnreport.audit import (BY_EYE, CONTRADICTED, FLAW, HOLDS, INCONCLUSIVE, NOT_COMPARABLE, NOT_REPRODUCED,
+from cnnreport.core import stats as S
+from cnnreport.pages.audit import (BY_EYE, CONTRADICTED, FLAW, HOLDS, INCONCLUSIVE, NOT_COMPARABLE, NOT_REPRODUCED,
                              PENDING, REPRODUCED, Audit, audit_html, fmt_mean_std, load_rows, mean_std)
 from cnnreport.analysis import verdicts as V
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 
 def test_number_within_and_outside_tolerance_at_full():
@@ -95,7 +95,7 @@ def test_rows_round_trip_in_chapter_order(tmp_path):
 
 
 def test_the_summary_counts_rows_per_report_and_outcome():
-    from cnnreport.audit import outcome_counts, summary_sentence
+    from cnnreport.pages.audit import outcome_counts, summary_sentence
     a = Audit("ch", "full")
     a.compare("002", "A > B", ("A", [92.0, 92.1, 91.9]), ("B", [90.0, 90.2, 89.9]))
     a.number("002", "acc", 90.0, [87.0, 87.1, 87.2], 1.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport.book import chapters
+from cnnreport.build.book import chapters
 from conftest import needs_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 @needs_data
 def test_smoke_book_builds_clean():
-    p = subprocess.run([sys.executable, "-m", "cnnreport.book", "--profile", "smoke", "-q"],
+    p = subprocess.run([sys.executable, "-m", "cnnreport.build.book", "--profile", "smoke", "-q"],
                        cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     html = ROOT / "_build" / "html"
@@ -76,7 +76,7 @@ def test_every_chapter_has_valid_parameters_for_every_profile(profile):
     """Each chapter's parameter file exists and names only parameters the chapter declares,
     so a full-profile run on a GPU cannot fail on a typo after hours of work."""
     import yaml
-    from cnnreport.params import declared as declared_params
+    from cnnreport.experiments.params import declared as declared_params
     for name in chapters(ROOT / "book"):
         path = ROOT / "params" / profile / f"{name}.yaml"
         assert path.is_file(), f"missing {path}"

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from cnnreport.store import ResultStore
+from cnnreport.core.store import ResultStore
 from cnnreport.training import Callback, Checkpoint, CsvLog, StepProbe, fit
 from cnnreport.training.callbacks import overrides
 

@@ -2,9 +2,9 @@
 import pytest
 
 from cnnreport import experiments as E
-from cnnreport.audit import PENDING
-from cnnreport.chapter import Chapter, may_train, settings_table
-from cnnreport.store import Result, ResultStore
+from cnnreport.pages.audit import PENDING
+from cnnreport.pages.chapter import Chapter, may_train, settings_table
+from cnnreport.core.store import Result, ResultStore
 
 TINY = dict(dataset="tiny", model="mlp", model_args={"hidden": [16], "input_shape": [3, 32, 32]},
             epochs=2, batch_size=16, optimizer="adam", lr=3e-3, val_fraction=0.25, device="cpu")

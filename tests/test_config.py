@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnreport.components import LOSSES, SCHEDULES, lr_curve, warmup_cosine_factor
-from cnnreport.config import EXECUTION_FIELDS, ConfigError, RunConfig, provenance
+from cnnreport.core.components import LOSSES, SCHEDULES, lr_curve, warmup_cosine_factor
+from cnnreport.core.config import EXECUTION_FIELDS, ConfigError, RunConfig, provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,7 +179,7 @@ def test_the_split_field_enters_the_key_only_when_set():
 
 
 def test_values_that_pass_the_type_but_cannot_be_honoured_name_the_limit():
-    from cnnreport.config import ConfigError, RunConfig
+    from cnnreport.core.config import ConfigError, RunConfig
     base = dict(dataset="mnist", model="lenet", epochs=1, val_fraction=0.2)
     assert RunConfig.from_dict(base).limit_problems() == []
     big = RunConfig.from_dict(dict(base, train_subset=48_001))
@@ -195,7 +195,7 @@ def test_values_that_pass_the_type_but_cannot_be_honoured_name_the_limit():
 
 
 def test_a_chapter_parameter_beyond_a_limit_fails_before_the_kernel(tmp_path):
-    from cnnreport.params import ParameterError
-    from cnnreport.run import check_parameters
+    from cnnreport.experiments.params import ParameterError
+    from cnnreport.build.run import check_parameters
     with pytest.raises(ParameterError, match="train_subset.*use at most .*from chapter parameter train_subset"):
         check_parameters(ROOT / "book" / "kernels.md", {"train_subset": 10**6}, str(ROOT / "params/smoke/kernels.yaml"))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cnnreport import data as D
+from cnnreport.core import data as D
 from conftest import DATA, have, needs_data
 
 
@@ -106,7 +106,7 @@ def test_real_datasets():
 
 def test_random_split_is_seeded_disjoint_and_ignores_the_classes():
     import numpy as np
-    from cnnreport import data as D
+    from cnnreport.core import data as D
     tr, va = D.random_split(1000, 0.2, seed=3)
     assert len(va) == 200 and len(tr) == 800 and not set(tr) & set(va) and set(tr) | set(va) == set(range(1000))
     assert (D.random_split(1000, 0.2, seed=3)[1] == va).all() and not (D.random_split(1000, 0.2, seed=4)[1] == va).all()

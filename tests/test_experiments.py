@@ -2,7 +2,7 @@
 import pytest
 
 from cnnreport import experiments as E
-from cnnreport.config import RunConfig
+from cnnreport.core.config import RunConfig
 from cnnreport.experiments import recipes
 
 

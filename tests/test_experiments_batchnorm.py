@@ -4,10 +4,10 @@ import json
 import pytest
 
 from cnnreport import experiments as E
-from cnnreport.audit import PENDING, Audit
-from cnnreport.config import RunConfig
-from cnnreport.landscape import cache_path, probes_or_pending
-from cnnreport.params import resolve
+from cnnreport.pages.audit import PENDING, Audit
+from cnnreport.core.config import RunConfig
+from cnnreport.core.landscape import cache_path, probes_or_pending
+from cnnreport.experiments.params import resolve
 
 
 @pytest.fixture(scope="module")

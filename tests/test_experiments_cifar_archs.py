@@ -3,8 +3,8 @@ full profile's settings against the reports'."""
 import pytest
 
 from cnnreport import experiments as E
-from cnnreport import params as P
-from cnnreport.config import RunConfig
+from cnnreport.experiments import params as P
+from cnnreport.core.config import RunConfig
 from cnnreport.experiments import recipes
 
 

@@ -3,12 +3,12 @@ groups as the pages expect, one key for a training two chapters share, tiers, an
 full profile's settings equal to the reports'."""
 import pytest
 
-from cnnreport.config import RunConfig
+from cnnreport.core.config import RunConfig
 from cnnreport.experiments import TIER_CLAIM, TIER_EXTRA, TIER_SEEDS, group, runs_for
 from cnnreport.experiments.recipes import READING, report001, report002
-from cnnreport.params import resolve, validate
-from cnnreport.sweep import expand, load_grid
-from cnnreport.paths import repo_root
+from cnnreport.experiments.params import resolve, validate
+from cnnreport.build.sweep import expand, load_grid
+from cnnreport.core.paths import repo_root
 
 PROFILES = ("smoke", "quick", "full")
 CHAPTERS = ("losses", "augmentation", "hyperparams")

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from cnnreport import experiments as E
-from cnnreport.config import RunConfig
+from cnnreport.core.config import RunConfig
 from cnnreport.experiments import recipes
-from cnnreport.params import resolve
+from cnnreport.experiments.params import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 

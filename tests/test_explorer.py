@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from cnnreport import plots  # noqa: E402
-from cnnreport.explorer import Explorer, results_table, static_figure_switcher  # noqa: E402
+from cnnreport.pages.explorer import Explorer, results_table, static_figure_switcher  # noqa: E402
 from synthetic_runs import no_pyplot_leaks, runs, store  # noqa: E402,F401 (fixtures)
 
 

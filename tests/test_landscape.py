@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-import cnnreport.landscape as L
-from cnnreport.components import LOSSES
+import cnnreport.core.landscape as L
+from cnnreport.core.components import LOSSES
 from cnnreport.models import MODELS
-from cnnreport.store import Result, ResultStore
+from cnnreport.core.store import Result, ResultStore
 from cnnreport.training import fit
 
 TINY = dict(dataset="tiny", model="vgg_a_bn", model_args={"width": 0.125, "dropout": 0.5}, epochs=2,
@@ -164,8 +164,8 @@ def test_loss_band():
 
 
 def test_landscape_cache_uses_the_one_hash_writer_and_reader(tmp_path, monkeypatch):
-    from cnnreport import cache
-    from cnnreport.config import RunConfig
+    from cnnreport.core import cache
+    from cnnreport.core.config import RunConfig
     path = L.cache_path(TINY, 3, (0.5, 1, 2), tmp_path)
     settings = {"probe_every": 3, "eta_factors": [0.5, 1.0, 2.0], "version": L.CACHE_VERSION}
     assert path == tmp_path / "landscape" / f"{RunConfig.from_dict(TINY).key()}-{cache.key_of(settings)}.json"

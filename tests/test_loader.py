@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cnnreport.augment import AUGMENTATIONS, RandomCrop, RandomErasing, build_augmentations
-from cnnreport.loader import DeviceLoader
+from cnnreport.core.augment import AUGMENTATIONS, RandomCrop, RandomErasing, build_augmentations
+from cnnreport.core.loader import DeviceLoader
 
 MEAN, STD = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
 

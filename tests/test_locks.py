@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from cnnreport import locks as L
-from cnnreport.runs import run_or_load
-from cnnreport.store import ResultStore
+from cnnreport.core import locks as L
+from cnnreport.core.runs import run_or_load
+from cnnreport.core.store import ResultStore
 from cnnreport.training import fit
 
 CFG = dict(dataset="tiny", model="mlp", model_args={"hidden": [16], "input_shape": [3, 32, 32]}, epochs=2,

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from cnnreport.models import ACTIVATIONS, MODELS, count_params
-from cnnreport.registry import UnknownNameError
+from cnnreport.core.registry import UnknownNameError
 
 torch.set_num_threads(2)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnnreport import params as P
-from cnnreport.book import chapters
+from cnnreport.experiments import params as P
+from cnnreport.build.book import chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -283,7 +283,7 @@ def test_a_percent_format_chapter_has_the_same_contract(tmp_path):
 
 
 def test_exponent_numbers_read_as_numbers_in_files_and_overrides(tmp_path):
-    from cnnreport.params import load_file, parse_value
+    from cnnreport.experiments.params import load_file, parse_value
     assert parse_value("1e-4") == 1e-4 and isinstance(parse_value("1e-4"), float)
     assert parse_value("1e6") == 1_000_000 and isinstance(parse_value("1e6"), int)   # a count
     assert parse_value("1.5e3") == 1500.0 and parse_value("e5") == "e5"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport import plan as P
+from cnnreport.compute import plan as P
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _run_chapter(name, profile, results, out, extra_env=None):
     env = {k: v for k, v in os.environ.items() if k not in ("CNNREPORT_TRAIN", "CNNREPORT_RESULTS")}
     env.update(CUDA_VISIBLE_DEVICES="", **(extra_env or {}))
-    cmd = [sys.executable, "-m", "cnnreport.run", f"book/{name}.md", "-f", f"params/{profile}/{name}.yaml",
+    cmd = [sys.executable, "-m", "cnnreport.build.run", f"book/{name}.md", "-f", f"params/{profile}/{name}.yaml",
            "--results", str(results), "-o", str(out), "-q"]
     t0 = time.time()
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)

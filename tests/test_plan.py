@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from cnnreport import experiments as E
-from cnnreport import plan as P
-from cnnreport.paths import PROFILES
+from cnnreport.compute import plan as P
+from cnnreport.core.paths import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ def _no_data(*a, **k):
 def full_plans():
     """The plan of every profile, built with dataset loading and training forbidden."""
     with pytest.MonkeyPatch.context() as mp:
-        import cnnreport.data as D
+        import cnnreport.core.data as D
         import importlib
         import cnnreport.training as T
         F = importlib.import_module("cnnreport.training.fit")  # the module; T.fit is the function
@@ -41,7 +41,7 @@ def test_every_run_of_every_profile_validates_and_has_one_entry_per_key(full_pla
         keys = [e.key for e in plan.entries]
         assert len(keys) == len(set(keys)), f"{profile}: a key is listed twice"
         for e in plan.entries:
-            from cnnreport.config import RunConfig
+            from cnnreport.core.config import RunConfig
             assert RunConfig.from_dict(e.config).key() == e.config_key
             assert e.uses and e.tier == min(u.tier for u in e.uses)
             assert e.est_gpu_s > 0 and e.state == P.PENDING
@@ -132,14 +132,14 @@ def test_reports_filter_spans_chapters_and_names_an_unknown_report(register, tmp
 
 
 def test_cpu_estimates_come_from_measured_rates_and_long_runs_wait_for_the_gpu(monkeypatch):
-    from cnnreport import costs
+    from cnnreport.compute import costs
     cfg = dict(dataset="fashion_mnist", model="alexnet_fmnist", epochs=20, batch_size=128, val_fraction=0.2)
     monkeypatch.setitem(costs.MEASURED_CPU, "amx_bf16", {"alexnet_fmnist": 1600.0})
     assert costs.cpu_rate("alexnet_fmnist", 2, "amx_bf16") == 1600.0
     assert costs.cpu_rate("alexnet_fmnist", 1, "amx_bf16") == 800.0
     monkeypatch.setitem(costs.MEASURED_CPU, "none", {"alexnet_fmnist": 300.0})
     assert costs.cpu_rate("alexnet_fmnist", 2, "avx512_bf16") is None and costs.cpu_rate("lenet", 2, "amx_bf16") is None
-    import cnnreport.hardware as H
+    import cnnreport.core.hardware as H
     monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": True, "avx512_bf16": True})
     measured = costs.run_seconds(cfg, "cpu", 2)
     # 48,000 training images x 20 epochs at 1,600 img/s, and 22,000 evaluations an epoch at 3x that
@@ -154,10 +154,10 @@ def test_cpu_estimates_come_from_measured_rates_and_long_runs_wait_for_the_gpu(m
 
 
 def test_importing_plan_and_queue_imports_no_torch_and_the_cli_prints_totals():
-    code = ("import sys, cnnreport.plan, cnnreport.queue, cnnreport.costs, cnnreport.archive; "
+    code = ("import sys, cnnreport.compute.plan, cnnreport.compute.queue, cnnreport.compute.costs, cnnreport.compute.archive; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-    out = subprocess.run([sys.executable, "-m", "cnnreport.plan", "--profile", "smoke", "--chapters",
+    out = subprocess.run([sys.executable, "-m", "cnnreport.compute.plan", "--profile", "smoke", "--chapters",
                           "architectures", "--results", "/nonexistent"], capture_output=True, text=True,
                          cwd=ROOT, env={**__import__("os").environ, "CNNREPORT_DATA": "/nonexistent"})
     assert out.returncode == 0, out.stderr
@@ -165,7 +165,7 @@ def test_importing_plan_and_queue_imports_no_torch_and_the_cli_prints_totals():
 
 
 def test_costs_width_rule_and_measured_override(monkeypatch):
-    from cnnreport import costs
+    from cnnreport.compute import costs
     f1 = costs.forward_flops("resnet18", "cifar10", {"width": 1.0})
     assert f1 == costs.FORWARD_FLOPS[("resnet18", (3, 32, 32))][0]
     assert costs.forward_flops("resnet18", "cifar10", {"width": 0.5}) == pytest.approx(
@@ -178,12 +178,12 @@ def test_costs_width_rule_and_measured_override(monkeypatch):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["cnnreport.plan", "--profile", "full", "--tier", "7"], "--tier: 7 is out of range; allowed: 1 to 3"),
-    (["cnnreport.plan", "--profile", "full", "--tier", "x"], "--tier: 'x' is not a whole number"),
-    (["cnnreport.queue", "--profile", "full", "--budget", "10", "--jobs", "0"], "--jobs: 0 is below 1"),
-    (["cnnreport.remote", "--data", "/nonexistent", "--out", "OUT", "--budget", "60"],
+    (["cnnreport.compute.plan", "--profile", "full", "--tier", "7"], "--tier: 7 is out of range; allowed: 1 to 3"),
+    (["cnnreport.compute.plan", "--profile", "full", "--tier", "x"], "--tier: 'x' is not a whole number"),
+    (["cnnreport.compute.queue", "--profile", "full", "--budget", "10", "--jobs", "0"], "--jobs: 0 is below 1"),
+    (["cnnreport.compute.remote", "--data", "/nonexistent", "--out", "OUT", "--budget", "60"],
      "--data /nonexistent: no such folder"),
-    (["cnnreport.remote", "--data", ".", "--out", "OUT", "--budget", "0"], "--budget 0: must be > 0"),
+    (["cnnreport.compute.remote", "--data", ".", "--out", "OUT", "--budget", "0"], "--budget 0: must be > 0"),
 ])
 def test_bad_command_line_values_fail_before_any_work(argv, message, tmp_path):
     import os

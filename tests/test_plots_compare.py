@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from cnnreport import plots
 from cnnreport.plots.style import new_figure
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 from synthetic_runs import no_pyplot_leaks, renders, runs  # noqa: F401 (fixtures)
 
 

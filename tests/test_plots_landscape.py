@@ -7,8 +7,8 @@ from matplotlib.figure import Figure
 
 from cnnreport import plots
 from cnnreport.analysis import landscape as LA
-from cnnreport.landscape import loss_band
-from cnnreport.store import Result
+from cnnreport.core.landscape import loss_band
+from cnnreport.core.store import Result
 from synthetic_runs import labelled, no_pyplot_leaks, renders  # noqa: F401 (fixtures)
 
 

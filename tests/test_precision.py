@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from cnnreport.training import fit
-from cnnreport import hardware as H
+from cnnreport.core import hardware as H
 from cnnreport.training.setup import autocast_for, build_setup
-from cnnreport.config import RunConfig
+from cnnreport.core.config import RunConfig
 
 SMALL = dict(dataset="tiny", model="basic_cnn", model_args={}, epochs=6, batch_size=16, optimizer="adam",
              lr=3e-3, val_fraction=0.25, device="cpu", seed=1)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnreport import archive as A
+from cnnreport.compute import archive as A
 from cnnreport import experiments as E
-from cnnreport import plan as P
-from cnnreport import queue as Q
-from cnnreport.store import ResultStore
+from cnnreport.compute import plan as P
+from cnnreport.compute import queue as Q
+from cnnreport.core.store import ResultStore
 from cnnreport.training import OutOfTime, fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def test_cli_with_two_workers_and_the_import_closure(tiny_root, tmp_path):
             raise SystemExit("the import hook did not block dask")
         except ImportError:
             pass
-        import cnnreport.queue as Q, cnnreport.plan as P
+        import cnnreport.compute.queue as Q, cnnreport.compute.plan as P
         from cnnreport import experiments as E
         SHORT = {SHORT!r}
         E.EXPERIMENTS.register("qtest", lambda p: E.seeded("qtest", "b", {{"short": SHORT}}, [0, 1, 2],
@@ -109,7 +109,7 @@ def test_cli_with_two_workers_and_the_import_closure(tiny_root, tmp_path):
         real = P.build("smoke", results={str(tmp_path / 'unused')!r})  # imports every experiment module
         assert real.entries
         r = Q.run(plan, 240, jobs=2, data={str(tiny_root)!r})
-        from cnnreport.archive import pack
+        from cnnreport.compute.archive import pack
         written, left = pack(plan.results, r.produced(), {str(out / 'results.tar.gz')!r})
         print(json.dumps({{"done": len(r.done), "pending": len(r.pending), "failed": [o.error for o in r.failed],
                           "archives": [str(w) for w in written], "seconds": r.seconds}}))
@@ -257,8 +257,8 @@ def test_unpack_refuses_corrupt_forged_and_unsafe_files_and_keeps_the_good_ones(
 
 def test_a_run_another_process_trains_is_skipped_not_trained_twice(tiny_root, tmp_path):
     import socket
-    from cnnreport import locks as L
-    from cnnreport.config import RunConfig
+    from cnnreport.core import locks as L
+    from cnnreport.core.config import RunConfig
     key = RunConfig.from_dict(SHORT).key()
     path = L.lock_path(tmp_path, key)
     path.parent.mkdir(parents=True)

@@ -4,10 +4,10 @@ import inspect
 import pytest
 
 from cnnreport import experiments as E
-from cnnreport.augment import AUGMENTATIONS, RandomCrop
-from cnnreport.components import LOSSES, OPTIMIZERS, SCHEDULES
+from cnnreport.core.augment import AUGMENTATIONS, RandomCrop
+from cnnreport.core.components import LOSSES, OPTIMIZERS, SCHEDULES
 from cnnreport.models import ACTIVATIONS, MODELS
-from cnnreport.registry import Entry, Registry, UnknownNameError
+from cnnreport.core.registry import Entry, Registry, UnknownNameError
 
 for _chapter in E.MODULES:  # the experiment modules register on import
     E._load(_chapter)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport import archive as A
-from cnnreport.store import ResultStore
+from cnnreport.compute import archive as A
+from cnnreport.core.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -28,7 +28,7 @@ def test_remote_decodes_trains_packs_and_summarises_within_its_budget(tmp_path):
     out, results = tmp_path / "out", tmp_path / "results"
     env = dict(os.environ, CNNREPORT_RESULTS=str(results), PYTHONPATH=str(ROOT))
     budget = 150
-    p = subprocess.run([sys.executable, "-m", "cnnreport.remote", "--data", str(data), "--out", str(out),
+    p = subprocess.run([sys.executable, "-m", "cnnreport.compute.remote", "--data", str(data), "--out", str(out),
                         "--budget", str(budget), "--profile", "smoke", "--chapters", "schedules", "--tier", "1"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=budget + 120)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]

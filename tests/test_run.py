@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport import book as B
-from cnnreport.params import ParameterError, declared
-from cnnreport.run import ChapterError, failed_path, kernel_config
+from cnnreport.build import book as B
+from cnnreport.experiments.params import ParameterError, declared
+from cnnreport.build.run import ChapterError, failed_path, kernel_config
 from test_params import ISSUE_CASES, write_chapter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,12 +33,12 @@ batch_size: int = 64              # images per step [> 0]
 
 def run(args, cwd, env=None):
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "cnnreport.run", *args], cwd=cwd, capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "cnnreport.build.run", *args], cwd=cwd, capture_output=True,
                        text=True, env={**os.environ, **(env or {})})
     return p, time.perf_counter() - t0
 
 
-# -- cnnreport.run ---------------------------------------------------------------------------------
+# -- cnnreport.build.run ---------------------------------------------------------------------------------
 def test_failing_chapter_keeps_notebook_and_is_named(tmp_path):
     src = write_chapter(tmp_path, "x: int = 1  # a value\n", name="bad",
                         body="if x == 7:\n    raise RuntimeError('boom ' + str(x))\nprint('good', x)")
@@ -130,7 +130,7 @@ def test_help_params_lists_type_default_constraints_and_comment(tmp_path):
 
 
 def test_a_kernel_that_raises_through_run_chapter_gives_the_kept_notebook(tmp_path):
-    from cnnreport.run import run_chapter
+    from cnnreport.build.run import run_chapter
     src = write_chapter(tmp_path, "x: int = 1  # a value\n", body="raise ValueError('inside')")
     out = tmp_path / "out" / "tiny.ipynb"
     with pytest.raises(ChapterError) as e:
@@ -141,7 +141,7 @@ def test_a_kernel_that_raises_through_run_chapter_gives_the_kept_notebook(tmp_pa
         run_chapter(str(src), params={"x": "one"}, output=str(out), progress=False)
 
 
-# -- cnnreport.book: progress and timings ------------------------------------------------------------
+# -- cnnreport.build.book: progress and timings ------------------------------------------------------------
 @pytest.mark.parametrize("seconds, text", [(0, "0s"), (45.4, "45s"), (83, "1m23s"), (600, "10m00s"),
                                            (3600 + 5 * 60 + 9, "1h05m")])
 def test_format_duration(seconds, text):
@@ -174,7 +174,7 @@ def test_timings_are_merged_atomically(tmp_path):
     assert B.load_timings(path) == {}
 
 
-# -- cnnreport.book: a tiny book ------------------------------------------------------------------------
+# -- cnnreport.build.book: a tiny book ------------------------------------------------------------------------
 TOC = "format: jb-book\nroot: intro\nchapters:\n" + "".join(f"  - file: chapters/{n}\n" for n in "abc")
 
 
@@ -298,7 +298,7 @@ def test_the_real_config_builds_only_toc_files():
 
 def test_the_injected_parameters_hide_where_the_parameters_cell_hides():
     import nbformat
-    from cnnreport.run import _hide_like_parameters
+    from cnnreport.build.run import _hide_like_parameters
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("profile = 'quick'", metadata={"tags": ["parameters", "remove-cell"]}),
                 nbformat.v4.new_code_cell("profile = 'full'", metadata={"tags": ["injected-parameters"]})]

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnreport.cache import key_of
+from cnnreport.core.cache import key_of
 from cnnreport.scratch import config as C
 from cnnreport.scratch import search
 from cnnreport.scratch import store as St
-from cnnreport.store import Result
+from cnnreport.core.store import Result
 
 
 def tiny_mnist(n_train=120, n_test=40, seed=0):

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 
 
 def test_t_quantiles_and_the_interval():

@@ -1,4 +1,4 @@
-"""The results store and the one cache helper (cnnreport.store, cnnreport.cache): every
+"""The results store and the one cache helper (cnnreport.core.store, cnnreport.core.cache): every
 committed result loads under the key of its config, keys are stable, writes are atomic,
 and a damaged file is an error that names it and the fix."""
 import hashlib
@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnreport import archive as A
-from cnnreport import cache
-from cnnreport.config import RunConfig
+from cnnreport.compute import archive as A
+from cnnreport.core import cache
+from cnnreport.core.config import RunConfig
 from cnnreport.scratch import config as numpy_config
 from cnnreport.scratch import store as numpy_store
-from cnnreport.store import Result, ResultStore
+from cnnreport.core.store import Result, ResultStore
 
 FULL = Path(__file__).resolve().parents[1] / "results" / "full"
 TORCH_FILES = sorted(FULL.glob("*.json"))

@@ -12,7 +12,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from cnnreport.sweep import SweepError, main, run_id, sweep  # noqa: E402
+from cnnreport.build.sweep import SweepError, main, run_id, sweep  # noqa: E402
 
 CHAPTER = """\
     ---
@@ -166,7 +166,7 @@ def test_missing_chapter_and_grid_file(chapter, tmp_path, capsys):
 def test_bad_values_stop_the_sweep_before_dask(chapter, tmp_path, monkeypatch):
     """Every run is checked against the parameters cell before a job is submitted: one line
     per distinct bad value, with the runs it occurs in."""
-    import cnnreport.sweep as S
+    import cnnreport.build.sweep as S
 
     def no_cluster(*a, **k):
         raise AssertionError("a Dask client was started for a sweep with bad values")

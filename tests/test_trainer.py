@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from cnnreport import data as D
-from cnnreport.config import ConfigError
-from cnnreport.runs import run_or_load
-from cnnreport.store import ResultStore
+from cnnreport.core import data as D
+from cnnreport.core.config import ConfigError
+from cnnreport.core.runs import run_or_load
+from cnnreport.core.store import ResultStore
 from cnnreport.training import fit
 from conftest import DATA, needs_data
 
@@ -140,7 +140,7 @@ def test_run_or_load_caches(tiny, tmp_path):
 # -- kill and resume -------------------------------------------------------------------
 RESUME_SCRIPT = r"""
 import json, os, sys
-from cnnreport.store import ResultStore
+from cnnreport.core.store import ResultStore
 from cnnreport.training import Callback, fit
 cfg = json.loads(sys.argv[1]); kill_after = int(sys.argv[3])
 

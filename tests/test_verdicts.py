@@ -1,7 +1,7 @@
 """Each verdict rule, made to hold, be contradicted and be inconclusive by synthetic seeds."""
 import pytest
 
-from cnnreport import stats as S
+from cnnreport.core import stats as S
 from cnnreport.analysis import verdicts as V
 
 HIGH, LOW = [92.0, 92.1, 91.9], [90.0, 90.2, 89.9]

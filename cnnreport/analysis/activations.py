@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from .. import stats as S
+from ..core import stats as S
 from . import verdicts as V
 from .schedules import setbacks
 from . import readings as R

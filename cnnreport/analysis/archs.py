@@ -6,7 +6,7 @@ recipe fall against our seeds.
 Every rule takes measurements (lists of values, one per seed, or the per-seed Results
 they come from) and returns a :class:`~cnnreport.analysis.verdicts.Verdict`, composed of
 the generic rules of :mod:`cnnreport.analysis.verdicts`; the 95% intervals over seeds are
-:mod:`cnnreport.stats`'.
+:mod:`cnnreport.core.stats`'.
 
 Report 001 lists weight files in MB; its ResNet-18 (11,173,962 parameters) is 42.7 MB,
 which is the size of the float32 weights in MiB (2**20 bytes): :func:`fp32_mib`.
@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import stats as S
+from ..core import stats as S
 from . import verdicts as V
 from . import readings as R
-from ..stats import is_finite
+from ..core.stats import is_finite
 
 MIB = 2 ** 20
 # A row whose runs exist but cannot be compared (times from different machines): the page's

@@ -2,8 +2,8 @@
 when a test-accuracy curve first passes a level, the loss band of report 000 per seed, and
 the rules that judge reports 000's and 001's claims about VGG-A with and without BN.
 
-The measures take the per-epoch ``history`` of a :class:`~cnnreport.store.Result` or a
-:func:`~cnnreport.landscape.loss_band` and return NaN (or None) where the series does not
+The measures take the per-epoch ``history`` of a :class:`~cnnreport.core.store.Result` or a
+:func:`~cnnreport.core.landscape.loss_band` and return NaN (or None) where the series does not
 reach, so a short run gives an undefined number rather than a wrong one.  The rules take
 per-seed measurements and return a :class:`~cnnreport.analysis.verdicts.Verdict`.
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import stats as S
+from ..core import stats as S
 from . import verdicts as V
 from .archs import compare_measure
 
@@ -102,10 +102,10 @@ def logit_spread(model, x) -> float:
 
 def seed_band(runs: Mapping[str, Sequence[Any]], model: str, lrs: Sequence[float], seed_index: int):
     """The loss band of ``model`` for one seed: the per-step min and max of the training
-    loss over its runs at ``lrs`` (:func:`~cnnreport.landscape.loss_band`); None while any
+    loss over its runs at ``lrs`` (:func:`~cnnreport.core.landscape.loss_band`); None while any
     of those runs is pending.  ``runs`` is ``{band_label(model, lr): [Result per seed]}``."""
     from ..experiments.batchnorm import band_label
-    from ..landscape import loss_band
+    from ..core.landscape import loss_band
     rs = [runs[band_label(model, lr)][seed_index] for lr in lrs]
     return None if any(r.pending for r in rs) else loss_band(rs)
 

@@ -12,7 +12,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 from . import readings as R
-from ..stats import finite, finite_mean
+from ..core.stats import finite, finite_mean
 
 
 def _finite(values: Sequence[float]) -> np.ndarray:
@@ -53,7 +53,7 @@ def late_roughness(curve: Sequence[float], fraction: float = 0.5) -> float:
     return float(np.std(np.diff(window), ddof=1))
 
 
-mean_finite = finite_mean  # the one home of a finite mean is cnnreport.stats
+mean_finite = finite_mean  # the one home of a finite mean is cnnreport.core.stats
 
 
 def epochs_at_chance(history: Mapping[str, Sequence[float]], num_classes: int = 10) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Mapping, Optional, Sequence, Tuple
 
-from .. import stats as S
+from ..core import stats as S
 from . import verdicts as V
 from .schedules import exceeds, most_of, pairs_exceed
 

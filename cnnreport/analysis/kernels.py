@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
-from .. import stats as S
+from ..core import stats as S
 from . import verdicts as V
 from .archs import compare_measure, early_mean
 

@@ -1,7 +1,7 @@
 """Numbers over the seeds of labelled runs, as the schedule, activation, BatchNorm and
 NumPy chapters read them, and the labels that come first or last by such a number.
 
-``runs`` is ``{label: [Result per seed]}`` (what :meth:`cnnreport.chapter.Chapter.experiments`
+``runs`` is ``{label: [Result per seed]}`` (what :meth:`cnnreport.pages.chapter.Chapter.experiments`
 returns).  Only finished runs (status ``ok``) count; a label without one gets NaN, and NaN
 never wins a ranking.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ..stats import mean_sd as mean_std
-from ..store import Result
+from ..core.stats import mean_sd as mean_std
+from ..core.store import Result
 from . import schedules as S
 from . import readings as R
-from ..stats import is_finite
+from ..core.stats import is_finite
 
 Runs = Mapping[str, Sequence[Result]]
 

@@ -1,7 +1,7 @@
 """The numbers of the loss-landscape measurements: band widths over a common step range,
 and the probes' effective beta-smoothness and medians (Santurkar et al., 2018).  The
 figures that draw them are :mod:`cnnreport.plots.landscape`; the records come from
-:mod:`cnnreport.landscape`.
+:mod:`cnnreport.core.landscape`.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def band_measures(band: Mapping[str, Any], n: Optional[int] = None) -> Dict[str,
 
 def probe_betas(probe: Mapping[str, Any]) -> np.ndarray:
     """(probes, etas) array of ||grad L(w) - grad L(w - eta g)|| / ||eta g|| from a
-    :func:`~cnnreport.landscape.landscape_or_load` record (eta = factor x lr)."""
+    :func:`~cnnreport.core.landscape.landscape_or_load` record (eta = factor x lr)."""
     gp = np.array(probe["grad_pred"], dtype=float)  # (probes, etas)
     if gp.size == 0:
         return gp.reshape(0, len(probe.get("eta_factors", [])))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import stats as S
+from ..core import stats as S
 from . import verdicts as V
 from .curves import epochs_to_reach, mean_epochs_to_reach, mean_last
 

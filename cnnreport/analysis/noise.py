@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from typing import Dict, Sequence
-from ..stats import finite, mean_sd
+from ..core.stats import finite, mean_sd
 
 # Report 001's base simp_Res9 recipe as quoted in its four tables (test accuracy, %).
 REPORT001_BASE_QUOTES = (87.80, 90.58, 88.72, 88.14)

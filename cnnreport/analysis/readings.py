@@ -1,13 +1,13 @@
 """How a result is read: finished runs, pending ones, and accuracies in % the way a report
 read them.  The one home of these readings, below the pages that show them
-(:class:`cnnreport.chapter.Chapter` re-exports them for a chapter's code).
+(:class:`cnnreport.pages.chapter.Chapter` re-exports them for a chapter's code).
 """
 from __future__ import annotations
 
 from typing import Any, Iterable, List
 
-from ..stats import finite_mean
-from ..store import Result, flatten_results
+from ..core.stats import finite_mean
+from ..core.store import Result, flatten_results
 
 SPLITS = "test, final_test, best_val, final_train, or a report number 000-004"
 

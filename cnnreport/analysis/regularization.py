@@ -3,7 +3,7 @@ training and test accuracy of each configuration, how far a run lies from a repo
 pair of numbers, and the chapter's rules (each returns a
 :class:`~cnnreport.analysis.verdicts.Verdict` from 95% intervals over seeds).
 
-A configuration is a list of :class:`cnnreport.store.Result` (one per seed); accuracies
+A configuration is a list of :class:`cnnreport.core.store.Result` (one per seed); accuracies
 are read with :func:`cnnreport.analysis.readings.acc` (finished runs only, in %).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import List, Mapping, Optional, Sequence, Tuple
 
-from .. import stats as S
+from ..core import stats as S
 from . import verdicts as V
 from . import readings as R
 

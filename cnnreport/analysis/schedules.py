@@ -20,9 +20,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import stats as St
+from ..core import stats as St
 from . import verdicts as V
-from ..stats import finite
+from ..core.stats import finite
 
 # Training images of each dataset before any validation split.
 TRAIN_SIZES = {"cifar10": 50_000, "mnist": 60_000, "fashion_mnist": 60_000}

@@ -5,7 +5,7 @@ and the chapter-specific rules (pure functions from measurements to a
 :class:`~cnnreport.analysis.verdicts.Verdict`, built from the generic rules of
 :mod:`cnnreport.analysis.verdicts`).
 
-Runs are :class:`~cnnreport.store.Result` objects (NumPy runs are read back as such);
+Runs are :class:`~cnnreport.core.store.Result` objects (NumPy runs are read back as such);
 a number a run does not have is NaN, never an error.  A grid measurement is a mapping
 ``{(lr, hidden, weight decay): [value per seed]}`` (:func:`cells`).
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import stats as S
+from ..core import stats as S
 from . import schedules as Sch
 from . import verdicts as V
 
@@ -327,7 +327,7 @@ def last_epoch_losses(results: Sequence[Any]) -> List[float]:
 
 
 def seed_noise(groups: Mapping[str, Sequence[float]], waiting: Sequence[Any] = (), what: str = "") -> S.Noise:
-    """The :class:`~cnnreport.stats.Noise` of settings run at several seeds (``groups``:
+    """The :class:`~cnnreport.core.stats.Noise` of settings run at several seeds (``groups``:
     label -> values over seeds), for a one-seed measurement of the same kind to borrow.
     While a run of them is not finished (``waiting``) the estimate is not used: a partial
     pool would change as the runs arrive."""

@@ -11,8 +11,8 @@ import math
 import numbers
 from typing import Iterable, Optional, Sequence, Union
 
-from ..stats import mean_sd as mean_std
-from ..stats import is_finite
+from ..core.stats import mean_sd as mean_std
+from ..core.stats import is_finite
 
 CHANCE_LIMIT = 30.0  # % test accuracy below which a ten-class run has not got far from chance (10%)
 

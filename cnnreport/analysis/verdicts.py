@@ -2,12 +2,12 @@
 
 Every audit row of the book is one of these rules applied to the accuracies (or other
 measurements) of finished runs.  They know nothing of chapters, stores or profiles: the
-page layer (:mod:`cnnreport.audit`) decides whether a row is pending or not comparable at
+page layer (:mod:`cnnreport.pages.audit`) decides whether a row is pending or not comparable at
 its profile, and otherwise shows the :class:`Verdict` a rule returns.
 
-The statistics are :mod:`cnnreport.stats`: a measurement over n seeds has the 95%
+The statistics are :mod:`cnnreport.core.stats`: a measurement over n seeds has the 95%
 Student-t interval; a one-seed measurement borrows the pooled sd of its report's noise
-runs (a :class:`~cnnreport.stats.Noise`), and without it the verdict waits.
+runs (a :class:`~cnnreport.core.stats.Noise`), and without it the verdict waits.
 
 * :func:`number_claim` -- a number the report gives (reproduced / not reproduced /
   inconclusive);
@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence, Tuple
 
-from .. import stats as S
+from ..core import stats as S
 
 Named = Tuple[str, Sequence[float]]   # (label, values over seeds)
 
@@ -44,7 +44,7 @@ RULES = {
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a rule found: the outcome (a :mod:`cnnreport.stats` name), the measurement as
+    """What a rule found: the outcome (a :mod:`cnnreport.core.stats` name), the measurement as
     text (intervals with n), the reason with the rule's numbers, and the runs it read."""
     outcome: str
     measured: str

@@ -2,10 +2,10 @@
 
 Each chapter with training runs has a module here with one function registered under
 the chapter's name: it maps the chapter's parameters (a dict, see
-:func:`cnnreport.params.resolve`) to a list of :class:`Run`, one per config and seed,
+:func:`cnnreport.experiments.params.resolve`) to a list of :class:`Run`, one per config and seed,
 labelled for the chapter's tables and tagged with the report and claims it serves.  The
-chapter page calls it through :meth:`cnnreport.chapter.Chapter.experiments` and keeps
-the presentation; the planner (:mod:`cnnreport.plan`) calls it for every profile to list,
+chapter page calls it through :meth:`cnnreport.pages.chapter.Chapter.experiments` and keeps
+the presentation; the planner (:mod:`cnnreport.compute.plan`) calls it for every profile to list,
 deduplicate and queue the runs without starting a kernel.
 
 Configs that two chapters share come from :mod:`.recipes`, so the same training has one
@@ -20,7 +20,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..registry import Registry
+from ..core.registry import Registry
 
 EXPERIMENTS = Registry("experiment")
 
@@ -32,7 +32,7 @@ TIER_CLAIM, TIER_SEEDS, TIER_EXTRA = 1, 2, 3
 
 # The noise runs of each report: (chapter, group, label) of a few of its runs that the audit
 # needs at every seed of the profile, so that a measurement made at one seed borrows the pooled
-# seed sd of the same report and model (cnnreport.stats.Noise).  Each model a report trains has
+# seed sd of the same report and model (cnnreport.core.stats.Noise).  Each model a report trains has
 # one here.  Their later seeds are tier 2 runs that the planner selects with ``noise=True``
 # (``--noise``) and orders right after tier 1.
 NOISE_RUNS: Dict[str, Tuple[Tuple[str, str, str], ...]] = {
@@ -56,7 +56,7 @@ class Run:
     chapter: str
     group: str                    # a set of runs one table or figure compares, e.g. "001"
     label: str                    # the row or legend entry within the group
-    config: Mapping[str, Any]     # a run config (cnnreport.config.RunConfig fields)
+    config: Mapping[str, Any]     # a run config (cnnreport.core.config.RunConfig fields)
     seed: int
     replica: int = 0              # 0 for the first seed of the chapter's list, then 1, 2, ...
     report: str = ""              # "000" .. "004": the report whose claim the run serves

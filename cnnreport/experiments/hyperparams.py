@@ -55,8 +55,8 @@ def table_runs(p: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
     fill what an entry leaves out, as the sweep command does."""
     if not p.get("grid"):
         return {}
-    from ..paths import repo_root
-    from ..sweep import expand, load_grid
+    from ..core.paths import repo_root
+    from .grids import expand, load_grid
     spec = load_grid(repo_root() / p["grid"])
     return {q["label"]: q for q in expand(spec, defaults=dict(p))}
 

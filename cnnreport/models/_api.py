@@ -19,7 +19,7 @@ from typing import Any, Dict
 
 from torch import nn
 
-from cnnreport.registry import Registry
+from cnnreport.core.registry import Registry
 
 
 def _check_model(meta: Dict[str, Any]) -> Dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 
-from cnnreport.registry import Registry
+from cnnreport.core.registry import Registry
 
 # --------------------------------------------------------------------------------------
 # Activations

@@ -1,7 +1,7 @@
 """The audit at a glance: rows per report, stacked by outcome.
 
 :func:`outcome_bars` reads a table of counts (reports as rows, outcomes as columns, as
-:func:`cnnreport.audit.outcome_counts` gives it), so the first page and the audit page draw
+:func:`cnnreport.pages.audit.outcome_counts` gives it), so the first page and the audit page draw
 the same figure from the same numbers.
 """
 from __future__ import annotations

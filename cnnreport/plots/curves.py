@@ -1,6 +1,6 @@
 """Curves over a run: per-epoch training curves, one metric across runs, per-step loss and lr.
 
-Every function takes :class:`cnnreport.store.Result` objects, draws with the shared style
+Every function takes :class:`cnnreport.core.store.Result` objects, draws with the shared style
 of :mod:`cnnreport.plots.style`, and returns the :class:`matplotlib.figure.Figure` without
 showing or closing it.  Accuracies stored as fractions are drawn in percent.  Runs whose
 status is ``diverged`` are drawn up to their last finite value and marked with a red

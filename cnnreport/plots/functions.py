@@ -1,7 +1,7 @@
 """The functions a model is built from, drawn with their derivatives: activations and losses.
 
 Derivatives come from autograd on the library's own modules (:data:`cnnreport.models.ACTIVATIONS`,
-:data:`cnnreport.components.LOSSES`), so the curves are those of the code that trains, not
+:data:`cnnreport.core.components.LOSSES`), so the curves are those of the code that trains, not
 of formulas typed again.  Same conventions as :mod:`cnnreport.plots.curves`.
 """
 from __future__ import annotations
@@ -43,10 +43,10 @@ def activation_curves(names: Optional[Sequence[str]] = None, x=None, *,
 
 def loss_of_margin(name: str, z, num_classes: int = 10, **loss_args):
     """Loss and its derivative when the true class's logit is ``z`` and every other logit is
-    0, for the loss ``name`` of :data:`cnnreport.components.LOSSES` (one row per value of
+    0, for the loss ``name`` of :data:`cnnreport.core.components.LOSSES` (one row per value of
     ``z``, averaged as the loss itself averages).  Returns two float arrays like ``z``."""
     import torch
-    from ..components import LOSSES
+    from ..core.components import LOSSES
     fn = LOSSES.build(name, **loss_args)
     t = torch.as_tensor(np.asarray(z, dtype=np.float32))
     vals, grads = [], []

@@ -4,7 +4,7 @@ and MLP weights.
 Same conventions as :mod:`cnnreport.plots.curves` (shared style, a Figure is returned and
 never shown).  Inputs may be numpy arrays or torch tensors; tensors are detached and moved
 to the CPU here so callers can pass ``model.conv1.weight`` directly.  Augmented views go
-through :class:`cnnreport.loader.DeviceLoader`, the exact code path of training, so a
+through :class:`cnnreport.core.loader.DeviceLoader`, the exact code path of training, so a
 picture shows what the model saw, not a re-implementation.
 """
 from __future__ import annotations
@@ -133,7 +133,7 @@ def augmented_views(images, augment: Sequence = (), *, mean: Sequence[float], st
     ``(N, C, H, W)`` in ``[0, 1]`` for display.  Erasing fills with the dataset mean, so
     erased patches show as the mean colour."""
     import torch
-    from ..loader import DeviceLoader
+    from ..core.loader import DeviceLoader
     x = np.asarray(images)
     loader = DeviceLoader(x, np.zeros(len(x), dtype=np.int64), len(x), mean=mean, std=std,
                           augment=augment, shuffle=False, seed=seed)

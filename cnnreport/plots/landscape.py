@@ -2,13 +2,13 @@
 
 Three different things are drawn here and kept apart on purpose:
 
-* :func:`loss_bands` overlays per-step loss bands from :func:`cnnreport.landscape.loss_band`
+* :func:`loss_bands` overlays per-step loss bands from :func:`cnnreport.core.landscape.loss_band`
   (min and max of the training loss across several runs, e.g. one model at several lrs);
   the numbers of a band (:func:`cnnreport.analysis.landscape.band_measures`) are computed in
   :mod:`cnnreport.analysis.landscape`.
 * :func:`band` shades one min-max band against any x values; pass ``ax`` to overlay several.
 * :func:`probe_measures` draws the three measurements of Santurkar et al. (2018) recorded by
-  :func:`cnnreport.landscape.landscape_or_load` (loss variation, gradient predictiveness,
+  :func:`cnnreport.core.landscape.landscape_or_load` (loss variation, gradient predictiveness,
   effective beta-smoothness) against the training step, one colour per model; the numbers
   behind them are :func:`cnnreport.analysis.landscape.probe_betas` and ``probe_summary``.
 

@@ -1,4 +1,4 @@
-"""The book's figure style, and the helpers every plot module and :mod:`cnnreport.explorer` share.
+"""The book's figure style, and the helpers every plot module and :mod:`cnnreport.pages.explorer` share.
 
 * the look: palette, rc settings (:func:`styled`), figures (:func:`new_figure`, :func:`colors`);
 * inputs: history lists with ``None`` as NaN (:func:`arr`), fractions to percent
@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..config import EXECUTION_FIELDS
+from ..core.config import EXECUTION_FIELDS
 
 #: Colour-blind-safe first eight (Okabe-Ito order, yellow moved last: it is faint on white).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C564B",

@@ -6,8 +6,8 @@ defaults and writes every value one way (``hidden=1000`` and ``hidden=[1000]``,
 (momentum of plain SGD, hidden sizes of LeNet), so the same run written two ways has one
 key.  The settings added after the first results were stored (:data:`LATER`) are written
 only when they differ from the behaviour those results had, so a stored result keeps the
-key it was stored under and a run that sets them gets a key of its own.  :func:`config_key` is the project's one cache hash (:func:`cnnreport.cache.key_of`)
-of the normalized config, the key its :class:`~cnnreport.store.Result` is stored under;
+key it was stored under and a run that sets them gets a key of its own.  :func:`config_key` is the project's one cache hash (:func:`cnnreport.core.cache.key_of`)
+of the normalized config, the key its :class:`~cnnreport.core.store.Result` is stored under;
 :func:`build` makes the model, optimizer and schedule.  The results cache
 (:mod:`.store`) and the grid search (:mod:`.search`) both read configs through here.
 
@@ -19,7 +19,7 @@ from typing import Any, Dict, Mapping
 
 import numpy as np
 
-from ..cache import key_of
+from ..core.cache import key_of
 from .model import lenet, mlp
 from .optim import make_optimizer, make_schedule
 
@@ -130,7 +130,7 @@ def _later_settings(c: Mapping[str, Any], out: Dict[str, Any]) -> None:
 
 
 def config_key(config: Mapping[str, Any]) -> str:
-    """The run's key: :func:`cnnreport.cache.key_of` of the normalized config."""
+    """The run's key: :func:`cnnreport.core.cache.key_of` of the normalized config."""
     return key_of(normalize(config))
 
 

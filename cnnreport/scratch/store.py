@@ -1,8 +1,8 @@
-"""NumPy runs as ordinary results: trained once, stored as a :class:`~cnnreport.store.Result`.
+"""NumPy runs as ordinary results: trained once, stored as a :class:`~cnnreport.core.store.Result`.
 
-A NumPy run's :class:`~cnnreport.store.Result` lives in the profile's results folder
+A NumPy run's :class:`~cnnreport.core.store.Result` lives in the profile's results folder
 under the subfolder :data:`SUBFOLDER`, ``<root>/scratch/<key>.json``, read and written by
-the same :class:`~cnnreport.store.ResultStore` as the PyTorch runs.  The subfolder keeps
+the same :class:`~cnnreport.core.store.ResultStore` as the PyTorch runs.  The subfolder keeps
 the two key spaces apart: a PyTorch result's key hashes a ``RunConfig``, a NumPy one's
 hashes the normalized NumPy config (:func:`~cnnreport.scratch.config.config_key`), and
 its ``config`` field is that normalized config, so the key can be checked against it.
@@ -34,8 +34,8 @@ from typing import Any, Dict, Mapping, Optional, Union
 
 import numpy as np
 
-from ..cache import json_safe
-from ..store import Result, ResultStore
+from ..core.cache import json_safe
+from ..core.store import Result, ResultStore
 from .config import DEFAULTS, build, config_key, normalize  # noqa: F401 (the schema, re-exported)
 from .conv import Conv2D
 from .layers import Linear
@@ -219,7 +219,7 @@ def run_or_pending(config: Mapping[str, Any], root: Union[str, os.PathLike], *, 
     """What a chapter page shows for one NumPy run: the stored run (as :func:`as_result`
     gives it), trained first if ``train`` allows; else, when it is not stored (or stored
     without a reading the page takes, see :func:`complete`), a pending placeholder whose reason names how to compute it (the full profile trains only when
-    asked, see :func:`cnnreport.chapter.may_train`)."""
+    asked, see :func:`cnnreport.pages.chapter.may_train`)."""
     if not train:
         found = load(config, root)
         if found is None or not complete(found):

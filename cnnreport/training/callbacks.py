@@ -18,8 +18,8 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 import torch
 
-from ..cache import atomic_write_bytes
-from ..store import Result, ResultStore
+from ..core.cache import atomic_write_bytes
+from ..core.store import Result, ResultStore
 from .loop import TrainState
 
 

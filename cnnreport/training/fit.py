@@ -16,13 +16,13 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 
-from .. import data as D
-from ..config import RunConfig
-from ..cache import atomic_write_bytes
-from ..store import Result, ResultStore
+from ..core import data as D
+from ..core.config import RunConfig
+from ..core.cache import atomic_write_bytes
+from ..core.store import Result, ResultStore
 from .callbacks import Callback, Checkpoint, CsvLog, ProgressBar, StepProbe, TensorBoardLog, overrides
-from ..hardware import cpu_flags
-from ..locks import run_lock
+from ..core.hardware import cpu_flags
+from ..core.locks import run_lock
 from .loop import EpochStats, TrainState, evaluate_split, train_epoch
 from .policy import DIVERGED, EARLY_STOP, OK, Policy, first_nonfinite
 from .setup import build_setup, resolve_device, run_scope
@@ -48,10 +48,10 @@ def fit(config, *, store: Optional[ResultStore] = None, progress: bool = True,
         raise ValueError("fit: a deadline needs a store to checkpoint into")
     if store is not None and not all(cb.observes_only for cb in extra):
         raise ValueError("fit: a callback that may alter training (step_callback) cannot be combined with "
-                         "a store; store the callback's results separately (see cnnreport.landscape)")
+                         "a store; store the callback's results separately (see cnnreport.core.landscape)")
     cfg = config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
     device = resolve_device(cfg.device)
-    # One trainer per stored run: a second process gets RunLocked (see cnnreport.locks).
+    # One trainer per stored run: a second process gets RunLocked (see cnnreport.core.locks).
     lock = run_lock(store.root, cfg.key()) if store is not None else contextlib.nullcontext()
     with lock, run_scope(device):
         setup = build_setup(cfg, data if data is not None else D.load_dataset(cfg.dataset), device)

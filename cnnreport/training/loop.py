@@ -12,8 +12,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from ..loader import DeviceLoader
-from ..store import HISTORY_KEYS
+from ..core.loader import DeviceLoader
+from ..core.store import HISTORY_KEYS
 from .policy import OK, PolicyState
 from .setup import Autocast, Setup
 

@@ -15,12 +15,12 @@ from typing import Any, Callable, Iterator, Optional, Tuple
 import numpy as np
 import torch
 
-from .. import data as D
-from ..components import LOSSES, OPTIMIZERS, SCHEDULES, Schedule
-from ..config import RunConfig
-from ..loader import DeviceLoader
+from ..core import data as D
+from ..core.components import LOSSES, OPTIMIZERS, SCHEDULES, Schedule
+from ..core.config import RunConfig
+from ..core.loader import DeviceLoader
 from ..models import MODELS, count_params
-from ..hardware import resolve_precision
+from ..core.hardware import resolve_precision
 
 Autocast = Callable[[], Any]  # a zero-argument context factory: ``with autocast(): ...``
 
@@ -38,7 +38,7 @@ def resolve_device(name: str) -> torch.device:
 
 def autocast_for(device: torch.device, precision: str) -> Autocast:
     """bf16 autocast (fp32 master weights) where the hardware multiplies bf16 natively under
-    ``"auto"`` (CUDA, a CPU with AMX-BF16 or AVX512-BF16: :mod:`cnnreport.hardware`); fp32 elsewhere,
+    ``"auto"`` (CUDA, a CPU with AMX-BF16 or AVX512-BF16: :mod:`cnnreport.core.hardware`); fp32 elsewhere,
     where emulated bf16 would be slower than fp32."""
     if resolve_precision(device, precision) == "bf16":
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)

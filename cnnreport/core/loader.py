@@ -2,7 +2,7 @@
 
 The whole training set is copied to the device once, as uint8 ``(N, C, H, W)``
 (CIFAR-10 is 150 MB).  Each batch is gathered by index, converted to float,
-augmented as a batch (see :mod:`cnnreport.augment`) and normalised there: no PIL, no
+augmented as a batch (see :mod:`cnnreport.core.augment`) and normalised there: no PIL, no
 worker processes, no host-to-device copy per step.  The same code runs on the CPU.
 
 Randomness: epoch ``e`` of a loader with seed ``s`` draws its shuffle and augmentation

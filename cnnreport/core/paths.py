@@ -7,7 +7,7 @@ paths the same way.  The one home of:
 * :func:`data_root`, the folder of the datasets' ``.npz`` files, with :data:`DATA_ENV`;
 * :func:`results_root`, the results folder of a profile (chapters, the book's timings,
   sweeps, the planner and the queue), with :data:`RESULTS_ENV`, the variable that
-  ``cnnreport.run`` sets for a chapter's kernel and that :class:`cnnreport.store.ResultStore`
+  ``cnnreport.build.run`` sets for a chapter's kernel and that :class:`cnnreport.core.store.ResultStore`
   reads when it is given no folder.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def repo_root(start: Optional[Path] = None) -> Path:
 
 
 def results_root(profile: str, root: Union[str, Path, None] = None, *, from_env: bool = True) -> Path:
-    """``$CNNREPORT_RESULTS`` (set by ``cnnreport.run`` for a chapter's kernel), else
+    """``$CNNREPORT_RESULTS`` (set by ``cnnreport.build.run`` for a chapter's kernel), else
     ``<checkout>/results/<profile>``; ``from_env=False`` skips the variable (for the
     code that decides what to set it to)."""
     env = os.environ.get(RESULTS_ENV) if from_env else None

@@ -2,7 +2,7 @@
 
 Per chapter and tier: the runs not stored at the profile, their estimated time on the
 H200 and the command that computes them; then the totals per tier.  It reads only the
-plan (:mod:`cnnreport.plan`): no data, no training.
+plan (:mod:`cnnreport.compute.plan`): no data, no training.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Dict, Tuple, Union
 
-from . import plan as P
+from ..compute import plan as P
 
 
 def queue_command(profile: str, seconds: float, chapter: str = "", tier: int = 0) -> str:

@@ -1,7 +1,7 @@
 """The one way this project names, writes and reads a cached file.
 
 Every cache here is a JSON file named by a key: the results store (``<key>.json``, a
-:class:`cnnreport.store.Result`), the NumPy runs (``scratch/<key>.json``, Results too),
+:class:`cnnreport.core.store.Result`), the NumPy runs (``scratch/<key>.json``, Results too),
 the loss-landscape probes (``landscape/<key>-<key>.json``) and the sweep's run markers.
 They share three rules, kept here once so no cache drifts from the others:
 

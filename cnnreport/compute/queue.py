@@ -5,15 +5,15 @@
     python -m cnnreport queue --profile full --budget 3600 --scheduler tcp://10.0.0.5:8786
     python -m cnnreport queue --profile full --unpack results.tar.gz
 
-The runs come from :mod:`cnnreport.plan` (tier, then the cheapest claims first).  Each
+The runs come from :mod:`cnnreport.compute.plan` (tier, then the cheapest claims first).  Each
 is trained with :func:`cnnreport.training.fit` into ``results/<profile>/`` (or
 ``--results``, else ``$CNNREPORT_RESULTS``), the folder the book reads, with a deadline:
 a run whose next epoch would end past the budget is checkpointed and stops, and the next
 call resumes it from ``checkpoints/<key>/last.pt``.  A run is started only if its first
-epoch fits in the time left (the estimate of :mod:`cnnreport.costs`, corrected by the
+epoch fits in the time left (the estimate of :mod:`cnnreport.compute.costs`, corrected by the
 epoch times observed so far in this call and padded by :data:`SAFETY`); with ``--whole``
 only if all its remaining epochs fit (for a machine whose checkpoints do not survive
-the call).  Loss-landscape probe runs (:func:`cnnreport.landscape.landscape_or_load`)
+the call).  Loss-landscape probe runs (:func:`cnnreport.core.landscape.landscape_or_load`)
 cannot stop part-way and start only if the whole run fits.  The budget counts from
 the start of the command; ``--pack`` keeps a margin for writing the archive.  At the
 end the command prints what it did: done, in progress (epochs done of total), pending,
@@ -36,7 +36,7 @@ task, with the same budget rules; Dask is imported only on this path.
 ``--with-checkpoints``, the checkpoints of the runs it left unfinished) into a tar.gz
 of at most 16 MiB, split into ``FILE``, ``<stem>.part2.tar.gz``, ... when it would be
 larger; ``--unpack FILE ...`` checks every member and merges the good ones
-(:mod:`cnnreport.archive`).
+(:mod:`cnnreport.compute.archive`).
 
 Everything this module imports exists on the GPU machine (standard library, torch,
 numpy, yaml, tqdm and cnnreport): no Jupyter, papermill or Dask.
@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-from .paths import DATA_ENV  # noqa: E402 - the data root's variable, named once
+from ..core.paths import DATA_ENV  # noqa: E402 - the data root's variable, named once
 
 STARTED = time.time()  # the budget of a command counts from its start (this module's import)
 
@@ -68,7 +68,7 @@ _DATA: Dict[str, Any] = {}
 
 
 def _dataset(name: str, root: Optional[str]):
-    from .data import load_dataset
+    from ..core.data import load_dataset
     k = f"{root}:{name}"
     if k not in _DATA:
         _DATA.clear()  # keep one dataset per process: CIFAR-10 is 180 MB
@@ -93,16 +93,16 @@ def execute(task: Dict[str, Any]) -> Dict[str, Any]:
         import torch
         if task.get("threads"):
             torch.set_num_threads(int(task["threads"]))
-        from .store import ResultStore
-        from .locks import RunLocked
-        from .training import OutOfTime, fit
+        from ..core.store import ResultStore
+        from ..core.locks import RunLocked
+        from ..training import OutOfTime, fit
         cfg = dict(task["config"])
         store = ResultStore(task["results"])
         data = _dataset(cfg.get("dataset", "cifar10"), task.get("data"))
         before = int(task.get("epochs_before", 0))
         t_fit = time.time()  # epochs are timed from here: loading the data is not an epoch
         if task.get("probe"):
-            from .landscape import DEFAULT_ETA_FACTORS, cache_path, landscape_or_load
+            from ..core.landscape import DEFAULT_ETA_FACTORS, cache_path, landscape_or_load
             probe = task["probe"]
             every, etas = int(probe.get("probe_every", 10)), probe.get("eta_factors", DEFAULT_ETA_FACTORS)
             landscape_or_load(cfg, every, etas, store=store, data=data, progress=False)
@@ -272,7 +272,7 @@ def _with_workers(disp: Dispatcher, jobs: int) -> None:
 
     threads = []
     for _ in range(jobs):
-        p = subprocess.Popen([sys.executable, "-m", "cnnreport.queue", "--worker"], stdin=subprocess.PIPE,
+        p = subprocess.Popen([sys.executable, "-m", "cnnreport.compute.queue", "--worker"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, env=_worker_env(), bufsize=1)
         procs.append(p)
         t = threading.Thread(target=serve, args=(p,), daemon=True)
@@ -404,7 +404,7 @@ def warm_up() -> None:
     """Import what the first run would import inside its first epoch (the trainer, the
     optional TensorBoard writer), so that time is spent before the budget decisions, not
     inside a first epoch the gate thought would fit."""
-    from . import training  # noqa: F401
+    from .. import training  # noqa: F401
     try:
         from torch.utils.tensorboard import SummaryWriter  # noqa: F401
     except Exception:  # noqa: BLE001 - optional, as in the trainer
@@ -489,7 +489,7 @@ def run_and_pack(plan, budget: float, *, started: float, pack_to: Union[str, Pat
 
 def write_summary(path: Union[str, Path], summary: Dict[str, Any]) -> None:
     """A summary as JSON, written atomically."""
-    from .cache import atomic_write_bytes
+    from ..core.cache import atomic_write_bytes
     atomic_write_bytes(Path(path), json.dumps(summary, indent=1, default=str).encode())
 
 
@@ -519,7 +519,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results = Path(a.results) if a.results else None
     if a.unpack:
         from .archive import unpack_all
-        from .paths import results_root
+        from ..core.paths import results_root
         return unpack_all(a.unpack, results or results_root(a.profile))
     if a.budget is None or a.budget <= 0:
         p.error("--budget SECONDS is required (and > 0) to train")

@@ -1,6 +1,6 @@
 """Train-or-load: the one place that decides whether a run needs training.
 
-It sits above both :mod:`cnnreport.store` (which only reads and writes results) and
+It sits above both :mod:`cnnreport.core.store` (which only reads and writes results) and
 :mod:`cnnreport.training` (which only trains), so neither imports the other.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ def run_or_load(config: Union[RunConfig, Dict[str, Any]], store: Union[ResultSto
     ``load_data``: called for the dataset only when the run must train (``data`` is the
     dataset itself).  An interrupted run resumes from its checkpoint in
     ``<store>/checkpoints/<key>/``.  When another process is training the same run
-    (:mod:`cnnreport.locks`), wait for it and load its result.  A dict config is validated
+    (:mod:`cnnreport.core.locks`), wait for it and load its result.  A dict config is validated
     here, once, and handed to :func:`cnnreport.training.fit` as a :class:`RunConfig`.
     """
     cfg = config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
@@ -34,7 +34,7 @@ def run_or_load(config: Union[RunConfig, Dict[str, Any]], store: Union[ResultSto
             return found
     if not train:
         return Result.placeholder(cfg)
-    from .training import fit  # torch is imported only when something must be trained
+    from ..training import fit  # torch is imported only when something must be trained
     if data is None and load_data is not None:
         data = load_data()
     try:

@@ -30,7 +30,7 @@ import torch
 from .cache import key_of, read_json, write_json
 from .config import RunConfig
 from .store import ResultStore
-from .training.callbacks import Callback
+from ..training.callbacks import Callback
 
 DEFAULT_ETA_FACTORS = (0.5, 1.0, 2.0, 3.0, 4.0)   # step sizes as multiples of the lr
 PROBE_KEYS = ("step", "lr", "loss", "grad_norm", "loss_min", "loss_max", "gradpred_min",
@@ -170,7 +170,7 @@ def train_with_probes(config, probe_every: int = 10, eta_factors: Sequence[float
     the per-step training loss of the whole run), per-probe ``losses``/``grad_pred``
     lists, and the run's ``key``, ``config``, ``status``, ``test_acc``.
     """
-    from .training import fit
+    from ..training import fit
 
     probes = LandscapeProbes(probe_every, eta_factors)
     cfg = RunConfig.from_dict(config)
@@ -181,7 +181,7 @@ def train_with_probes(config, probe_every: int = 10, eta_factors: Sequence[float
 
 
 def _from_json(o: Any) -> Any:
-    """Undo :func:`cnnreport.cache.json_safe` in the probe lists: null back to NaN."""
+    """Undo :func:`cnnreport.core.cache.json_safe` in the probe lists: null back to NaN."""
     if isinstance(o, list):
         return [float("nan") if v is None else _from_json(v) for v in o]
     return o
@@ -190,7 +190,7 @@ def _from_json(o: Any) -> Any:
 def cache_path(config, probe_every: int, eta_factors: Sequence[float],
                store: Union[ResultStore, str, os.PathLike, None] = None) -> Path:
     """``<store root>/landscape/<config key>-<settings key>.json``: the run's
-    :meth:`RunConfig.key`, then the one cache hash (:func:`cnnreport.cache.key_of`) of the
+    :meth:`RunConfig.key`, then the one cache hash (:func:`cnnreport.core.cache.key_of`) of the
     probe settings.  A subfolder, so the store never mistakes it for a Result."""
     root = store.root if isinstance(store, ResultStore) else ResultStore(store).root
     key = RunConfig.from_dict(config).key()
@@ -241,7 +241,7 @@ def loss_band(results) -> Dict[str, Any]:
 
 class Probes(dict):
     """A :func:`landscape_or_load` record (a dict) that also answers ``pending``, like a
-    :class:`~cnnreport.store.Result`, so audit rows can name it in ``needs``."""
+    :class:`~cnnreport.core.store.Result`, so audit rows can name it in ``needs``."""
 
     @property
     def pending(self) -> bool:

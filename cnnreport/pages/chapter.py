@@ -7,27 +7,27 @@ A chapter's experiment stays a few lines::
     ch.glue("basic_acc", ch.acc(runs["BasicCNN"]))
 
 The runs themselves are defined in :mod:`cnnreport.experiments`.  Every run goes through
-:func:`cnnreport.runs.run_or_load`, so a rebuild with results present trains nothing.
+:func:`cnnreport.core.runs.run_or_load`, so a rebuild with results present trains nothing.
 
 At the full profile a machine without a GPU trains nothing unless asked
 (``CNNREPORT_TRAIN=1``, set by ``python -m cnnreport book --train``): a run that is not
 stored comes back as a pending placeholder (``Result.pending``), its audit rows say
-"pending", and :mod:`cnnreport.queue` computes it on a GPU.
+"pending", and :mod:`cnnreport.compute.queue` computes it on a GPU.
 """
 from __future__ import annotations
 
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from .paths import PROFILES, results_root
-from .analysis import readings as R
+from ..core.paths import PROFILES, results_root
+from ..analysis import readings as R
 from .audit import Audit, flatten_results, fmt_mean_std
-from .runs import run_or_load
-from .store import Result, ResultStore
+from ..core.runs import run_or_load
+from ..core.store import Result, ResultStore
 
 
 def _config(cfg):
-    from .config import RunConfig
+    from ..core.config import RunConfig
     return RunConfig.from_dict(cfg)
 
 PROFILE_TEXT = {
@@ -94,7 +94,7 @@ class Chapter:
                  params: Optional[Mapping[str, Any]] = None):
         self.params: Dict[str, Any] = {}
         if params is not None:
-            from .params import declared
+            from ..experiments.params import declared
             self.params = {k: params[k] for k in declared(name) if k in params}
         profile = profile or self.params.get("profile", "quick")
         if profile not in PROFILES:
@@ -111,17 +111,17 @@ class Chapter:
     def dataset(self, name: str):
         """Load a dataset once per chapter (CIFAR-10 is 180 MB of arrays)."""
         if name not in self._datasets:
-            from .data import load_dataset
+            from ..core.data import load_dataset
             self._datasets[name] = load_dataset(name)
         return self._datasets[name]
 
     def _config(self, cfg: Mapping[str, Any]):
-        from .config import ConfigError
+        from ..core.config import ConfigError
         try:
             return _config(dict(cfg))
         except ConfigError as e:
             if self.params:
-                from .params import blame
+                from ..experiments.params import blame
                 key = getattr(e, "key", None)
                 hint = blame(self.params, key, getattr(e, "value", None)) if key else None
                 if hint:
@@ -142,7 +142,7 @@ class Chapter:
     def experiments(self, group: Optional[str] = None) -> Dict[str, List[Result]]:
         """Run (or load) this chapter's runs from :mod:`cnnreport.experiments`:
         ``{label: [Result per seed]}`` of one group, or of all when ``group`` is None."""
-        from . import experiments as E
+        from .. import experiments as E
         runs = E.group(E.runs_for(self.name, self.params), group)
         if not runs:
             raise ValueError(f"chapter {self.name!r} has no runs in group {group!r}")
@@ -181,14 +181,14 @@ class Chapter:
     def noise(self, report: str, models: Sequence[str] = ()):
         """The seed noise of ``report`` for ``models`` (all of the report's when empty): the
         pooled sd of the report's noise runs (:data:`cnnreport.experiments.NOISE_RUNS`), read
-        from the store, never trained here.  A :class:`~cnnreport.stats.Noise` whose
+        from the store, never trained here.  A :class:`~cnnreport.core.stats.Noise` whose
         ``waiting`` lists the noise runs not stored yet."""
         cache_key = (report, tuple(sorted(models)))
         if cache_key in self._noise:
             return self._noise[cache_key]
-        from . import experiments as E
-        from . import stats as S
-        from .params import resolve
+        from .. import experiments as E
+        from ..core import stats as S
+        from ..experiments.params import resolve
         groups, waiting, names = [], [], []
         for chapter, group, label in E.NOISE_RUNS.get(report, ()):
             values = self.params if chapter == self.name and self.params else resolve(chapter, self.profile)

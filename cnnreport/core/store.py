@@ -4,7 +4,7 @@
 :meth:`RunConfig.key`; weights, when asked for, go beside it as ``<key>.pt``.  The NumPy
 runs of :mod:`cnnreport.scratch` are Results too, in the subfolder ``<root>/scratch/``
 (see :mod:`cnnreport.scratch.store`), keyed by the same hash of their own config.  Files
-are written and read with :mod:`cnnreport.cache`: atomically, so a reader never sees a
+are written and read with :mod:`cnnreport.core.cache`: atomically, so a reader never sees a
 torn file and concurrent writers of one key leave one complete copy, and a file that
 does not parse is an error naming it.  The root is the ``root`` argument, else
 ``$CNNREPORT_RESULTS``, else ``./results``.
@@ -20,7 +20,7 @@ from .cache import CorruptFileError, read_json, write_json
 from .config import RunConfig
 from .paths import RESULTS_ENV
 
-ENV_VAR = RESULTS_ENV  # named once, in cnnreport.paths
+ENV_VAR = RESULTS_ENV  # named once, in cnnreport.core.paths
 # The subfolder for control runs that share a key with a stored run and differ only in how
 # they execute (an fp32 twin of a bf16 run: precision is not part of the key).
 CONTROLS_DIR = "controls"
@@ -36,7 +36,7 @@ class Result:
 
     key: str
     config: Dict[str, Any]
-    status: str = "ok"                      # ok | diverged | pending (not trained yet, see cnnreport.queue)
+    status: str = "ok"                      # ok | diverged | pending (not trained yet, see cnnreport.compute.queue)
     reason: str = ""                        # why a run diverged or stopped early
     history: Dict[str, List[float]] = field(default_factory=dict)
     # HISTORY_KEYS: per epoch; test_*_curve are never used for selection

@@ -4,7 +4,7 @@
     python -m cnnreport run book/architectures.md -p epochs_001 2 -p seeds "[0, 1]"
     python -m cnnreport run book/architectures.md --help-params
 
-Every value is checked against the chapter's parameters cell (:mod:`cnnreport.params`)
+Every value is checked against the chapter's parameters cell (:mod:`cnnreport.experiments.params`)
 before a kernel starts: a bad one fails in a fraction of a second with one line per bad
 parameter.  The Jupytext source (``.md`` or percent ``.py``) is converted to a notebook
 on the way in (papermill reads only ``.ipynb``), the parameters are injected after the
@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from .params import ParameterError, declared, help_text, load_file, parse_value, validate
-from .paths import RESULTS_ENV, repo_root, results_root  # repo_root re-exported: chapters and tests import it from here
+from ..experiments.params import ParameterError, declared, help_text, load_file, parse_value, validate
+from ..core.paths import RESULTS_ENV, repo_root, results_root  # repo_root re-exported: chapters and tests import it from here
 
 EXECUTED_DIR = "chapters"  # under book/: the executed notebooks Jupyter Book renders
 FAILED_DIR = "failed"      # under the executed folder: notebooks of failed runs, not rendered
@@ -89,10 +89,10 @@ def failed_path(output: Path) -> Path:
 
 
 def _publish(nb, target: Path) -> None:
-    """Write ``nb`` to ``target`` atomically (:func:`cnnreport.cache.atomic_write_bytes`): a
+    """Write ``nb`` to ``target`` atomically (:func:`cnnreport.core.cache.atomic_write_bytes`): a
     reader (or Jupyter Book) sees the old file or the new one, never half of one."""
     import nbformat
-    from .cache import atomic_write_bytes
+    from ..core.cache import atomic_write_bytes
     atomic_write_bytes(target, nbformat.writes(nb).encode("utf-8"))
 
 
@@ -159,7 +159,7 @@ def check_parameters(source: Path, params: Optional[Mapping[str, Any]] = None,
     if profile is not None and "profile" in decl:
         values.setdefault("profile", profile)
     validate(decl, values, label=str(source))
-    from .plan import chapter_problems
+    from ..compute.plan import chapter_problems
     problems = chapter_problems(Path(source).stem, {**{n: p.default for n, p in decl.items()}, **values})
     if problems:
         raise ParameterError("\n".join(f"{source}: {m}" for m in problems), problems)
@@ -171,7 +171,7 @@ class _PapermillInference(logging.Filter):
 
     papermill guesses parameters from the cell's lines and stumbles on a second ``=`` in a
     line (a ``>= 0`` constraint in a comment), then calls the injected values "unknown".
-    The values are checked against the contract by :mod:`cnnreport.params` before the
+    The values are checked against the contract by :mod:`cnnreport.experiments.params` before the
     kernel starts, so those guesses say nothing; every other papermill message passes."""
 
     NOTES = ("Unable to parse line", "Passed unknown parameter")

@@ -5,10 +5,10 @@ Every pluggable part of the project lives in a :class:`Registry`:
 ========================================  ===========================================
 ``cnnreport.models.MODELS``               network builders (``input_shape``, ``family``)
 ``cnnreport.models.ACTIVATIONS``          activation modules (``torch_class``)
-``cnnreport.components.OPTIMIZERS``       optimizers
-``cnnreport.components.SCHEDULES``        learning-rate schedules
-``cnnreport.components.LOSSES``           losses
-``cnnreport.augment.AUGMENTATIONS``       batched augmentations
+``cnnreport.core.components.OPTIMIZERS``       optimizers
+``cnnreport.core.components.SCHEDULES``        learning-rate schedules
+``cnnreport.core.components.LOSSES``           losses
+``cnnreport.core.augment.AUGMENTATIONS``       batched augmentations
 ``cnnreport.experiments.EXPERIMENTS``     a chapter's training runs
 ========================================  ===========================================
 

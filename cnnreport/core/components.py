@@ -1,5 +1,5 @@
 """Optimizers, learning-rate schedules and losses, each a name -> constructor registry
-(:class:`cnnreport.registry.Registry`), built with the arguments a config gives::
+(:class:`cnnreport.core.registry.Registry`), built with the arguments a config gives::
 
     OPTIMIZERS.build(cfg.optimizer, model.parameters(), lr=..., weight_decay=..., ...)
     SCHEDULES.build(cfg.schedule, opt, cfg.lr, cfg.epochs, steps_per_epoch, **cfg.schedule_args)

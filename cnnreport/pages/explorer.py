@@ -1,6 +1,6 @@
 """Interactive views of stored results, and a figure switcher that works without a kernel.
 
-* :class:`Explorer` is a live ipywidgets UI over a :class:`~cnnreport.store.ResultStore`
+* :class:`Explorer` is a live ipywidgets UI over a :class:`~cnnreport.core.store.ResultStore`
   (or a list of Results): one dropdown per config field that varies across the runs,
   a run list, a metric selector, the selected runs' curves and a table of final numbers.
   It needs a kernel; in the static book its first state is what the reader sees.
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from .config import EXECUTION_FIELDS, provenance
-from .plots.style import (as_list, fig_to_png, flat_config, fmt_value, png_img_tag, run_labels,
+from ..core.config import EXECUTION_FIELDS, provenance
+from ..plots.style import (as_list, fig_to_png, flat_config, fmt_value, png_img_tag, run_labels,
                           varying_fields)
 
 # name -> (column header, getter).  Accuracies in percent, times in seconds.
@@ -181,7 +181,7 @@ class Explorer:
         if self._busy:
             return
         import base64
-        from . import plots
+        from .. import plots
         sel = self.selected
         # The output is written as one display_data message rather than through
         # ``with self.out: display(...)``: one state update (no flicker), and it also

@@ -3,7 +3,7 @@ measurement and a verdict.
 
 The verdict itself comes from a rule of :mod:`cnnreport.analysis.verdicts` (a number
 claim, a comparison, an ordering, ...), which works on 95% intervals over seeds
-(:mod:`cnnreport.stats`).  This module adds what depends on the page: a row whose runs
+(:mod:`cnnreport.core.stats`).  This module adds what depends on the page: a row whose runs
 are not trained yet is "pending" and names the command that computes them; at a profile
 that does not run the reports' own settings (``quick``, ``smoke``) a measured row says
 "not comparable at this profile" and still shows what was measured and what the rule
@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Union
 
-from . import stats as S
-from .analysis import verdicts as V
-from .cache import atomic_write_bytes
-from .store import flatten_results
+from ..core import stats as S
+from ..analysis import verdicts as V
+from ..core.cache import atomic_write_bytes
+from ..core.store import flatten_results
 
 REPRODUCED, NOT_REPRODUCED = S.REPRODUCED, S.NOT_REPRODUCED
 HOLDS, CONTRADICTED, INCONCLUSIVE = S.HOLDS, S.CONTRADICTED, S.INCONCLUSIVE
@@ -50,7 +50,7 @@ class AuditRow:
     n_runs: int = 0
 
 
-mean_std = S.mean_sd  # (mean, sd) of finite values; its one home is cnnreport.stats
+mean_std = S.mean_sd  # (mean, sd) of finite values; its one home is cnnreport.core.stats
 
 
 def fmt_mean_std(values: Sequence[float], unit: str = "%", digits: int = 2) -> str:

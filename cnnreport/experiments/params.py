@@ -181,7 +181,7 @@ class Param:
 
 def book_dir(root: Union[str, Path, None] = None) -> Path:
     if root is None:
-        from .paths import repo_root
+        from ..core.paths import repo_root
         root = repo_root()
     return Path(root) / "book"
 
@@ -538,7 +538,7 @@ def _name_and_root(chapter: Union[str, Path], root: Union[str, Path, None]) -> T
     p = Path(chapter)
     if p.suffix in (".md", ".py"):
         if root is None:
-            from .paths import repo_root
+            from ..core.paths import repo_root
             root = repo_root(p.resolve().parent)
         return p.stem, Path(root)
     return str(chapter), book_dir(root).parent

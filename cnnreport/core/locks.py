@@ -4,7 +4,7 @@ Two queue processes, or a queue and a chapter, may reach the same pending run at
 The lock is created atomically (``O_CREAT | O_EXCL``) and holds the owner's host and
 pid; a lock whose process is gone (on this host) is stale and taken over.  A second
 trainer either skips the run (:class:`RunLocked`, the queue) or waits for the owner to
-finish and then loads its result (:func:`cnnreport.runs.run_or_load`).
+finish and then loads its result (:func:`cnnreport.core.runs.run_or_load`).
 """
 from __future__ import annotations
 

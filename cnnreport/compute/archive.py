@@ -13,8 +13,8 @@ that alone would not fit a part is left out and named.  Every archive holds a
   create), and one of the three shapes above or a NumPy result ``scratch/<key>.json`` (a
   checkpoint only as ``checkpoints/<key>/last.pt``);
 * its bytes match the manifest (a transfer that corrupted a file is caught);
-* a result is JSON with the fields of :class:`cnnreport.store.Result`, its config
-  validates as a :class:`cnnreport.config.RunConfig` (a NumPy result's as a
+* a result is JSON with the fields of :class:`cnnreport.core.store.Result`, its config
+  validates as a :class:`cnnreport.core.config.RunConfig` (a NumPy result's as a
   :mod:`cnnreport.scratch.config` config), and the key recomputed from the config equals
   both the file name and the ``key`` field; a landscape cache likewise,
   with its probe settings; a checkpoint loads with ``torch.load(weights_only=True)``
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from .cache import atomic_write_bytes
+from ..core.cache import atomic_write_bytes
 
 PART_LIMIT = 16 * 1024 * 1024
 MEMBER_LIMIT = 1024 * 1024 * 1024  # no single member above 1 GiB is read
@@ -152,13 +152,13 @@ def safe_name(name: str) -> Optional[str]:
 
 def _config_key(config: Dict[str, Any], numpy: bool) -> str:
     """The key of a result's config: a RunConfig's, or (``numpy``) a NumPy run's."""
-    from .config import ConfigError, RunConfig
+    from ..core.config import ConfigError, RunConfig
     if not numpy:
         try:
             return RunConfig.from_dict(config).key()
         except ConfigError as e:
             raise ValueError(f"its config does not validate: {e}") from None
-    from .scratch.config import config_key
+    from ..scratch.config import config_key
     try:
         return config_key(config)
     except (ValueError, TypeError) as e:
@@ -166,7 +166,7 @@ def _config_key(config: Dict[str, Any], numpy: bool) -> str:
 
 
 def _check_result(data: bytes, stem: str, numpy: bool = False) -> Dict[str, Any]:
-    from .store import Result
+    from ..core.store import Result
     try:
         d = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -199,8 +199,8 @@ def _check_result(data: bytes, stem: str, numpy: bool = False) -> Dict[str, Any]
 
 
 def _check_landscape(data: bytes, rel: str, root: Path) -> Dict[str, Any]:
-    from .config import ConfigError, RunConfig
-    from .landscape import cache_path
+    from ..core.config import ConfigError, RunConfig
+    from ..core.landscape import cache_path
     try:
         d = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:

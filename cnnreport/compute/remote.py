@@ -10,7 +10,7 @@ and CIFAR-10 either as ``cifar10.npz`` or as the WebP mosaics of ``../shared/dat
 ``CNNREPORT_DATA`` then names.  A dataset that is absent leaves its runs out: without
 CIFAR-10 only the MNIST and Fashion-MNIST runs are queued, and the log says so.
 
-Then :func:`cnnreport.queue.run` trains the plan's pending runs of the profile into the
+Then :func:`cnnreport.compute.queue.run` trains the plan's pending runs of the profile into the
 checkout's ``results/<profile>/`` until the budget (counted from this command's start,
 less a margin for packing) is spent.  A run whose checkpoint could not come back in a
 16 MiB archive part is started only if all of it fits.  Finally ``OUT`` receives
@@ -128,7 +128,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         code = 1
     summary["seconds"] = round(time.time() - started, 1)
     Q.write_summary(out / "summary.json", summary)
-    from .cache import atomic_write_bytes
+    from ..core.cache import atomic_write_bytes
     atomic_write_bytes(out / "queue.log", ("\n".join(lines) + "\n").encode())
     return code
 

@@ -12,7 +12,7 @@ Cartesian product) and/or ``runs:`` (a list of name: value mappings, run first):
 A run's parameters are, lowest priority first: ``params/<profile>/<chapter>.yaml`` (only
 with ``--profile``), ``base``, the run's own values.  ``run_id`` is a short hash of them.
 Every run's values are checked against the chapter's parameters cell before any job is
-submitted (:mod:`cnnreport.params`).
+submitted (:mod:`cnnreport.experiments.params`).
 
 Output (``--out``, default ``results/<profile>/sweeps/<grid file name>/``): ``sweep.csv``
 (run_id, parameters, every value the chapter glued, duration_s, status ok|failed, error,
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import os
 import shutil
@@ -48,72 +47,11 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
-from .cache import key_of
-from .paths import results_root
+from ..core.paths import results_root
+from ..experiments.grids import SweepError, expand, load_grid, run_id  # noqa: F401 - part of the sweep API
 
 GLUE_PREFIX = "application/papermill.record/"  # myst_nb.glue(..., display=False) mime prefix
 TABLE_COLUMNS = ("run_id", "duration_s", "status", "error", "started", "finished", "notebook")
-
-
-class SweepError(ValueError):
-    """A sweep cannot start: bad grid file, unknown parameter or bad value, missing chapter."""
-
-
-# -- the grid ----------------------------------------------------------------------------
-def load_grid(grid: Union[str, Path, Mapping[str, Any]]) -> Dict[str, Any]:
-    """A grid spec from a YAML path or a dict, checked for shape."""
-    if isinstance(grid, (str, Path)):
-        import yaml
-        p = Path(grid)
-        if not p.is_file():
-            raise SweepError(f"grid file {p} does not exist")
-        try:
-            spec = yaml.safe_load(p.read_text())
-        except yaml.YAMLError as e:
-            raise SweepError(f"{p}: not valid YAML: {e}") from None
-        where = str(p)
-    else:
-        spec, where = grid, "grid"
-    if not isinstance(spec, Mapping):
-        raise SweepError(f"{where}: must be a mapping with keys base, grid and/or runs, "
-                         f"got {type(spec).__name__}")
-    extra = sorted(set(spec) - {"base", "grid", "runs"})
-    if extra:
-        raise SweepError(f"{where}: unknown key(s) {extra}; allowed: base, grid, runs")
-    base, product, runs = spec.get("base") or {}, spec.get("grid"), spec.get("runs")
-    if not isinstance(base, Mapping):
-        raise SweepError(f"{where}: 'base' must be a mapping of parameter: value")
-    if product is None and runs is None:
-        raise SweepError(f"{where}: nothing to run; give 'grid' (name: [values]) or 'runs' (a list)")
-    if product is not None:
-        if not isinstance(product, Mapping) or not product:
-            raise SweepError(f"{where}: 'grid' must be a non-empty mapping of parameter: [values]")
-        for k, v in product.items():
-            if not isinstance(v, list) or not v:
-                raise SweepError(f"{where}: grid parameter {k!r} must be a non-empty list, got {v!r}")
-    if runs is not None and (not isinstance(runs, list) or not all(isinstance(r, Mapping) for r in runs)):
-        raise SweepError(f"{where}: 'runs' must be a list of mappings of parameter: value")
-    return {"base": dict(base), "grid": None if product is None else dict(product),
-            "runs": [dict(r) for r in runs or []]}
-
-
-def expand(spec: Mapping[str, Any], defaults: Optional[Mapping[str, Any]] = None) -> List[Dict[str, Any]]:
-    """Every run's parameters: ``runs`` first, then the grid's product; duplicates dropped."""
-    spec = load_grid(spec)
-    sets = list(spec["runs"])
-    if spec["grid"]:
-        names = list(spec["grid"])
-        sets += [dict(zip(names, combo)) for combo in itertools.product(*spec["grid"].values())]
-    out: Dict[str, Dict[str, Any]] = {}
-    for s in sets:
-        p = {**(defaults or {}), **spec["base"], **s}
-        out.setdefault(run_id(p), p)
-    return list(out.values())
-
-
-def run_id(params: Mapping[str, Any]) -> str:
-    """The run's name: the one cache hash (:func:`cnnreport.cache.key_of`) of its parameters."""
-    return key_of(dict(params))
 
 
 # -- one run, on a worker -----------------------------------------------------------------
@@ -237,7 +175,7 @@ def dask_client(scheduler: Optional[str] = None, workers: Optional[int] = None,
 def _chapter_and_params(chapter: Union[str, Path], grid, profile: Optional[str]):
     """Resolve the chapter, expand the grid and check every run's values against the
     chapter's parameters cell, so a bad value fails the sweep before any job is submitted."""
-    from .params import ParameterError, declared, load_file
+    from ..experiments.params import ParameterError, declared, load_file
     from .run import repo_root
     src = Path(chapter).resolve()
     if not src.is_file():
@@ -266,7 +204,7 @@ def _chapter_and_params(chapter: Union[str, Path], grid, profile: Optional[str])
 def _run_problems(decl, sets: Sequence[Mapping[str, Any]], name: str) -> List[str]:
     """Each distinct bad value once, with the runs it occurs in (a grid repeats a bad base
     value in every run)."""
-    from .params import check
+    from ..experiments.params import check
     where: Dict[str, List[str]] = {}
     for i, p in enumerate(sets, 1):
         for line in check(decl, p, name):
@@ -299,7 +237,7 @@ def sweep(chapter: Union[str, Path], grid_or_path: Union[str, Path, Mapping[str,
     import pandas as pd
     from distributed import as_completed
     from tqdm.auto import tqdm
-    from .cache import atomic_write_bytes
+    from ..core.cache import atomic_write_bytes
 
     src, root, sets = _chapter_and_params(chapter, grid_or_path, profile)
     label = profile or next((p["profile"] for p in sets if p.get("profile")), "quick")

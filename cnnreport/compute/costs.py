@@ -1,6 +1,6 @@
 """What a run costs on the GPU machine (one NVIDIA H200), estimated before it runs.
 
-The planner (:mod:`cnnreport.plan`) and the queue (:mod:`cnnreport.queue`) need the cost
+The planner (:mod:`cnnreport.compute.plan`) and the queue (:mod:`cnnreport.compute.queue`) need the cost
 of a run without training it: to order the runs, to say how many GPU-minutes a chapter
 waits for, and to decide whether a run's next epoch still fits in a budget.
 
@@ -49,7 +49,7 @@ model (scaled to other widths by the FLOP ratio).
 Early stopping: the estimate is for all ``epochs`` of the config, an upper bound for a
 run with ``early_stopping`` set (report 000's runs usually stop well before it).
 
-Loss-landscape probe runs (:mod:`cnnreport.landscape`) add, every ``probe_every`` steps,
+Loss-landscape probe runs (:mod:`cnnreport.core.landscape`) add, every ``probe_every`` steps,
 ``1 + len(eta_factors)`` extra forward+backward passes of the batch in fp32 (taken as 4x
 slower than bf16) and their host time.
 
@@ -99,7 +99,7 @@ PARAMS: Dict[str, Tuple[int, int]] = {
 }
 
 DATASET_SHAPES = {"cifar10": (3, 32, 32), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
-# (train, test) sizes: the one table is cnnreport.data.KNOWN (data.sizes reads any other file)
+# (train, test) sizes: the one table is cnnreport.core.data.KNOWN (data.sizes reads any other file)
 
 # family -> (share of the bf16 peak reached, host seconds per training step).  Assumptions.
 FAMILIES: Dict[str, Tuple[float, float]] = {
@@ -163,7 +163,7 @@ def _meta_flops(model: str, shape: Tuple[int, int, int], args_json: str) -> floa
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .models import MODELS
+    from ..models import MODELS
     args = json.loads(args_json)
     with torch.device("meta"):
         net = MODELS.build(model, num_classes=10, in_channels=shape[0], **args).eval()
@@ -177,9 +177,9 @@ def _non_default(model: str, args: Dict[str, Any]) -> Dict[str, Any]:
     """``args`` without the entries equal to the builder's defaults (``hidden=[1000]`` of the
     MLP names the table's model)."""
     try:
-        from .config import _defaults
-        from .models import MODELS
-        defaults = _defaults(MODELS.get(model), ("num_classes", "in_channels"))
+        from ..core.config import keyword_defaults
+        from ..models import MODELS
+        defaults = keyword_defaults(MODELS.get(model), ("num_classes", "in_channels"))
     except Exception:  # noqa: BLE001 - unknown model: keep the args as given
         return args
     norm = lambda v: list(v) if isinstance(v, tuple) else v
@@ -210,9 +210,9 @@ def num_params(model: str, model_args: Optional[Mapping[str, Any]] = None) -> fl
 
 
 def dataset_sizes(name: str) -> Tuple[int, int]:
-    """(train, test) images of a dataset (:func:`cnnreport.data.sizes`); CIFAR-10's for a
+    """(train, test) images of a dataset (:func:`cnnreport.core.data.sizes`); CIFAR-10's for a
     file that is not there, so an estimate never fails."""
-    from .data import sizes
+    from ..core.data import sizes
     return sizes(name) or sizes("cifar10")
 
 
@@ -231,7 +231,7 @@ def cpu_rate(model: str, threads: int, capability: Optional[str] = None) -> Opti
     """Measured training images/s of ``model`` on this CPU's capability (:data:`MEASURED_CPU`),
     scaled to ``threads``; None where not measured.  ``capability`` defaults to this CPU's."""
     if capability is None:
-        from .hardware import cpu_capability
+        from ..core.hardware import cpu_capability
         capability = cpu_capability()
     rate = MEASURED_CPU.get(capability, {}).get(model)
     return None if rate is None else rate * max(1, threads) / MEASURED_CPU_THREADS
@@ -312,7 +312,7 @@ def measure(models: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .models import MODELS, count_params
+    from ..models import MODELS, count_params
     flops: Dict[Tuple[str, Tuple[int, int, int]], Tuple[float, float]] = {}
     params: Dict[str, Tuple[int, int]] = {}
     for m in models or MODELS.names():

@@ -5,16 +5,16 @@
     python -m cnnreport plan --profile full --chapters architectures schedules --tier 1
 
 For each chapter in :data:`cnnreport.experiments.MODULES` whose module exists, the plan
-takes the chapter's parameter values at the profile (:func:`cnnreport.params.resolve`:
+takes the chapter's parameter values at the profile (:func:`cnnreport.experiments.params.resolve`:
 the parameters cell and ``params/<profile>/<chapter>.yaml``), asks the chapter's
 experiment function for its runs (:func:`cnnreport.experiments.runs_for`), validates every
-config (:class:`cnnreport.config.RunConfig`) and merges runs with the same key: a training
+config (:class:`cnnreport.core.config.RunConfig`) and merges runs with the same key: a training
 that two chapters (or two labels) use is one entry listing every use.
 
 Each entry has a priority tier (the lowest over its uses, see
 :attr:`cnnreport.experiments.Run.tier`: 1 = the first seed of a run an audit claim needs,
 2 = the other seeds, 3 = our own extras), an estimated cost on the H200
-(:mod:`cnnreport.costs`) and a state: ``stored`` (``results/<profile>/<key>.json``, or for
+(:mod:`cnnreport.compute.costs`) and a state: ``stored`` (``results/<profile>/<key>.json``, or for
 a loss-landscape probe run its cache file), ``checkpointed`` (an interrupted run whose
 ``checkpoints/<key>/last.pt`` is there; ``epochs_done`` from its log) or ``pending``.
 
@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import costs
-from .paths import PROFILES, repo_root
+from ..core.paths import PROFILES, repo_root
 
 STORED, CHECKPOINTED, PENDING = "stored", "checkpointed", "pending"
 # CPU estimates are for this project's own machine: 2 threads, one run at a time.
@@ -231,7 +231,7 @@ class Plan:
 # -- which chapters ---------------------------------------------------------------------
 def available_chapters() -> List[str]:
     """The chapters of :data:`MODULES` whose experiment module exists (or is registered)."""
-    from . import experiments as E
+    from .. import experiments as E
     out = []
     for name in E.MODULES:
         if name in E.EXPERIMENTS or importlib.util.find_spec(f"{E.__name__}.{name}") is not None:
@@ -243,7 +243,7 @@ def chapter_params(chapter: str, profile: str, overrides: Optional[Mapping[str, 
                    root: Union[str, Path, None] = None) -> Dict[str, Any]:
     """The chapter's parameter values at ``profile``; ``overrides`` apply to the names the
     chapter declares (others are ignored here, see :func:`build`)."""
-    from .params import ParameterError, declared, resolve, validate
+    from ..experiments.params import ParameterError, declared, resolve, validate
     try:
         decl = declared(chapter, root)
         mine = {k: v for k, v in (overrides or {}).items() if k in decl}
@@ -255,12 +255,12 @@ def chapter_params(chapter: str, profile: str, overrides: Optional[Mapping[str, 
 
 
 def _validated_key(run, params: Mapping[str, Any]) -> Tuple[str, Dict[str, Any]]:
-    from .config import ConfigError, RunConfig
+    from ..core.config import ConfigError, RunConfig
     cfg = run.run_config()
     try:
         rc = RunConfig.from_dict(dict(cfg)).check_limits()
     except ConfigError as e:
-        from .params import blame
+        from ..experiments.params import blame
         hint = blame(params, e.key, e.value) if e.key else None
         raise PlanError(f"{run.chapter}: run {run.label!r} (group {run.group}, seed {run.seed}): "
                         f"invalid config: {e}" + (f" (from {hint})" if hint else "")) from None
@@ -269,10 +269,10 @@ def _validated_key(run, params: Mapping[str, Any]) -> Tuple[str, Dict[str, Any]]
 
 def chapter_problems(chapter: str, values: Mapping[str, Any]) -> List[str]:
     """Every problem of ``chapter``'s runs with these parameter values that a type check
-    cannot see (:meth:`cnnreport.config.RunConfig.limit_problems`: a subset larger than its
+    cannot see (:meth:`cnnreport.core.config.RunConfig.limit_problems`: a subset larger than its
     split, a batch larger than the training set, a width that rounds a layer to zero), each
     naming the parameter it comes from; empty for a chapter without runs."""
-    from . import experiments as E
+    from .. import experiments as E
     if not E.has_experiments(chapter):
         return []
     out: List[str] = []
@@ -287,7 +287,7 @@ def chapter_problems(chapter: str, values: Mapping[str, Any]) -> List[str]:
 
 
 def _probe_path(config: Mapping[str, Any], probe: Mapping[str, Any], results: Path) -> Path:
-    from .landscape import DEFAULT_ETA_FACTORS, cache_path
+    from ..core.landscape import DEFAULT_ETA_FACTORS, cache_path
     return cache_path(dict(config), int(probe.get("probe_every", 10)),
                       probe.get("eta_factors", DEFAULT_ETA_FACTORS), str(results))
 
@@ -350,8 +350,8 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
     ("002"; one run may serve several, and a report may span several chapters).  ``noise``:
     also keep the noise runs' later seeds (:data:`cnnreport.experiments.NOISE_RUNS`) whatever
     ``tier`` says."""
-    from . import experiments as E
-    from .paths import results_root
+    from .. import experiments as E
+    from ..core.paths import results_root
     if profile not in PROFILES:
         raise PlanError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     root = Path(root) if root else repo_root()
@@ -361,7 +361,7 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
         if c not in E.EXPERIMENTS and c not in E.MODULES:
             raise PlanError(f"unknown chapter {c!r}; chapters with runs: {', '.join(E.MODULES)}")
     if overrides and not params:
-        from .params import declared
+        from ..experiments.params import declared
         unused = [k for k in overrides if not any(k in declared(c, root) for c in names
                                                   if (root / "book" / f"{c}.md").is_file())]
         if unused:
@@ -407,7 +407,7 @@ def build(profile: str, chapters: Optional[Sequence[str]] = None, tier: Optional
 
 def _chapter_entries(chapter, profile, params, overrides, root, results) -> Dict[str, Entry]:
     """One chapter's runs as plan entries, merged by key."""
-    from . import experiments as E
+    from .. import experiments as E
     values = dict(params[chapter]) if params and chapter in params else \
         chapter_params(chapter, profile, overrides, root)
     try:
@@ -504,7 +504,7 @@ def table(plan: Plan) -> str:
     lines = [f"plan of the {plan.profile} profile: {len(plan.entries)} distinct runs over "
              f"{', '.join(plan.chapters) or 'no chapter'}; results {plan.results}",
              "estimates: one H200, bf16 eager, one run at a time; this CPU, "
-             f"{CPU_THREADS} threads, from measured rates (cnnreport/costs.py); runs with early stopping: "
+             f"{CPU_THREADS} threads, from measured rates (cnnreport/compute/costs.py); runs with early stopping: "
              f"upper bounds; 'gpu' marks a run longer than one CPU sitting ({CPU_SITTING_S / 3600:.1f} h)", ""]
     head = f"{'tier':>4} {'key':<16} {'state':<13} {'model':<14} {'dataset':<13} {'ep':>4} {'seed':>4} " \
            f"{'H200':>7} {'CPU':>7}      uses"
@@ -540,7 +540,7 @@ def table(plan: Plan) -> str:
 
 
 def parse_overrides(pairs: Sequence[Sequence[str]]) -> Dict[str, Any]:
-    from .params import parse_value
+    from ..experiments.params import parse_value
     return {k: parse_value(v) for k, v in pairs}
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .cache import atomic_write_bytes
 
-from .paths import DATA_ENV as ENV_VAR  # noqa: E402 - the data root has one home, cnnreport.paths
+from .paths import DATA_ENV as ENV_VAR  # noqa: E402 - the data root has one home, cnnreport.core.paths
 from .paths import DEFAULT_DATA_ROOT as DEFAULT_ROOT, data_root  # noqa: E402,F401
 
 # What each known dataset must look like: (train size, test size, image shape, classes).

@@ -139,7 +139,7 @@ class RunConfig:
     def validate(self) -> None:
         from .augment import AUGMENTATIONS, build_augmentations, normalize_spec
         from .components import LOSSES, OPTIMIZERS, SCHEDULES
-        from .models import ACTIVATIONS, MODELS
+        from ..models import ACTIVATIONS, MODELS
 
         _positive(self, "lr", "epochs", "batch_size", "eval_every", "eval_batch_size")
         for k in ("train_subset", "val_subset", "test_subset", "grad_clip"):
@@ -222,7 +222,7 @@ class RunConfig:
         width = self.model_args.get("width")
         if width is not None and width < 1:
             import torch
-            from .models import MODELS
+            from ..models import MODELS
             try:
                 with torch.device("meta"):  # builds the layers without allocating their weights
                     MODELS.build(self.model, num_classes=10, **self.model_args)
@@ -248,7 +248,7 @@ class RunConfig:
         The ``*_args`` dicts get their builder's defaults, so ``{"width": 1.0}`` and
         ``{}`` name the same training and share one key."""
         from .components import LOSSES, SCHEDULES
-        from .models import MODELS
+        from ..models import MODELS
 
         d = self.to_dict()
         for k in EXECUTION_FIELDS:
@@ -258,12 +258,12 @@ class RunConfig:
                 d.pop(k)
         d["model"], d["optimizer"] = d["model"].lower(), d["optimizer"].lower()
         d["schedule"], d["loss"] = d["schedule"].lower(), d["loss"].lower()
-        d["model_args"] = {**_defaults(MODELS.get(d["model"]), ("num_classes", "in_channels")),
+        d["model_args"] = {**keyword_defaults(MODELS.get(d["model"]), ("num_classes", "in_channels")),
                            **d["model_args"]}
-        d["schedule_args"] = {**_defaults(SCHEDULES.get(d["schedule"]),
+        d["schedule_args"] = {**keyword_defaults(SCHEDULES.get(d["schedule"]),
                                           ("opt", "lr", "epochs", "steps_per_epoch")),
                               **d["schedule_args"]}
-        d["loss_args"] = {**_defaults(LOSSES.get(d["loss"])), **d["loss_args"]}
+        d["loss_args"] = {**keyword_defaults(LOSSES.get(d["loss"])), **d["loss_args"]}
         d["schema"] = SCHEMA_VERSION
         return d
 
@@ -271,7 +271,7 @@ class RunConfig:
         return canonical_json(self.identity())
 
     def key(self) -> str:
-        """The one cache hash (:func:`cnnreport.cache.key_of`) of :meth:`identity`."""
+        """The one cache hash (:func:`cnnreport.core.cache.key_of`) of :meth:`identity`."""
         return key_of(self.identity())
 
     def replace(self, **changes: Any) -> "RunConfig":
@@ -293,7 +293,7 @@ def _choice(key: str, value: str, allowed: List[str]) -> None:
         raise ConfigError(f"config key {key!r}: bad value {value!r}; allowed: {', '.join(allowed)}")
 
 
-def _defaults(fn, skip=()) -> Dict[str, Any]:
+def keyword_defaults(fn, skip=()) -> Dict[str, Any]:
     """Keyword defaults of a builder, tuples as lists (as JSON would have them)."""
     sig = inspect.signature(fn.__init__ if inspect.isclass(fn) else fn)
     out = {}

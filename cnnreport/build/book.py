@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .cache import atomic_write_bytes
-from .params import ParameterError, check, declared, load_file
-from .paths import PROFILES, results_root
+from ..core.cache import atomic_write_bytes
+from ..experiments.params import ParameterError, check, declared, load_file
+from ..core.paths import PROFILES, results_root
 from .run import EXECUTED_DIR, TRAIN_ENV, ChapterError, failed_path, repo_root, run_chapter
 
 # Pages that summarise the others' saved audit rows: they run after every other chapter,
