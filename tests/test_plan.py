@@ -220,3 +220,16 @@ def test_noise_selection_comes_right_after_tier_one(full_plans):
     assert all(e.tier == 2 and any(u.noise for u in e.uses) for e in plan.entries if e.rank == 1.5)
     assert not any(e.noise for e in P.build("full", tier=1, results="/nonexistent-results/full",
                                             chapters=["schedules"]).entries)
+
+
+def test_run_2s_controls_are_planned_at_full_with_the_fp32_twin_kept_apart(full_plans):
+    from cnnreport.experiments.hyperparams import CONTROLS
+    plan = full_plans["full"]
+    controls = {u.label: e for e in plan.entries for u in e.uses if u.group == "controls"}
+    assert set(controls) == set(CONTROLS)
+    twin, main = controls["run 2, fp32"], next(e for e in plan.entries for u in e.uses if u.label == "run 2"
+                                                and u.group == "table" and u.seed == 0)
+    assert twin.store == "controls" and twin.config_key == main.config_key and twin.config["precision"] == "fp32"
+    assert twin.rank == 1.75 and all(e.tier == 3 and e.seed == 0 for e in controls.values())
+    assert controls["run 2, momentum 0.9"].config_key != main.config_key   # a real change: its own key
+    assert not any(u.group == "controls" for e in full_plans["quick"].entries for u in e.uses)

@@ -525,7 +525,8 @@ def table(plan: Plan) -> str:
                      f"{v['pending_gpu_min']:.1f} GPU-min, {v['pending_cpu_h']:.1f} CPU-h]")
     v = t["noise"]
     if v["runs"]:
-        lines.append(f"  of tier 2, noise runs (tier '2n'): {v['runs']} runs, {v['cpu_h']:.1f} CPU-h "
+        lines.append(f"  noise runs ('2n': seeds of tier 2, '3n': precision twins): {v['runs']} runs, "
+                     f"{v['cpu_h']:.1f} CPU-h "
                      f"[{v['pending_runs']} runs, {v['pending_cpu_h']:.1f} CPU-h]")
     a = t["all"]
     lines.append(f"  all:    {a['runs']} runs, {a['epochs']} epochs, {a['gpu_min']:.1f} GPU-min, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Tuple
 
+from ..core.store import CONTROLS_DIR
 from . import EXPERIMENTS, Run, seeded
 from .recipes import report002
 
@@ -43,6 +44,19 @@ for _claim, _runs in {
         CLAIMS[f"run {_n}"] = CLAIMS.get(f"run {_n}", ()) + (_claim,)
 
 
+# Our controls of run 2 (AlexNet, plain SGD at lr 0.01, cross-entropy), one seed each, tier 3:
+# label -> (changes to run 2's config, the store's subfolder).  The fp32 twin differs only in
+# precision, which is not part of a key, so it lives in the controls folder beside the bf16 run;
+# the others each test one assumption that could explain run 2's gap to the report's table.
+CONTROL_OF = "run 2"
+CONTROLS: Dict[str, Tuple[Dict[str, Any], str]] = {
+    "run 2, fp32": ({"precision": "fp32"}, CONTROLS_DIR),
+    "run 2, momentum 0.9": ({"momentum": 0.9}, ""),
+    "run 2, PyTorch default init": ({"model_args": {"init": "default"}}, ""),
+    "run 2, weight decay 5e-4": ({"weight_decay": 5e-4}, ""),
+}
+
+
 def this_run(p: Mapping[str, Any]) -> Dict[str, Any]:
     """The page's own run as report-002 settings."""
     return {k: p[k] for k in SETTINGS}
@@ -66,7 +80,12 @@ def hyperparams(p: Mapping[str, Any]) -> List[Run]:
     seeds = p["seeds"]
     runs = seeded("hyperparams", "this", {p["label"]: report002(this_run(p))}, seeds,
                   report="002", claims=CLAIMS.get(p["label"], ()))
-    for label, q in table_runs(p).items():
+    table = table_runs(p)
+    for label, q in table.items():
         runs += seeded("hyperparams", "table", {label: report002(q)}, seeds, report="002",
                        claims=CLAIMS.get(label, ()))
+    if p.get("controls") and CONTROL_OF in table:
+        for label, (changes, store) in CONTROLS.items():
+            runs += seeded("hyperparams", "controls", {label: report002(table[CONTROL_OF], **changes)},
+                           seeds[:1], report="002", extra=True, store=store)
     return runs
