@@ -105,5 +105,5 @@ def test_the_summary_counts_rows_per_report_and_outcome():
     assert counts.loc["002", HOLDS] == 1 and counts.loc["002", NOT_REPRODUCED] == 1
     assert counts.loc["000", FLAW] == counts.loc["001", FLAW] == 1
     text = summary_sentence(counts, "full")
-    assert "4 rows: 1 claims held, 1 did not" in text and "002 1/1/0/0" in text
+    assert "4 rows. Held: 1; did not hold: 1; inconclusive at our seeds: 0" in text and "002 1/1/0/0" in text
     assert "No chapter" in summary_sentence(outcome_counts([]), "quick")

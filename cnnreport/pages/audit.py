@@ -226,10 +226,10 @@ def summary_sentence(counts, profile: str) -> str:
              for o in (BY_CONSTRUCTION, BY_EYE, NOT_COMPARABLE, FLAW)}
     per = "; ".join(f"{rep} {'/'.join(map(str, tally(lambda o: int(row.get(o, 0)))))}"
                     for rep, row in counts.iterrows())
-    return (f"At the {profile} profile the audit has {int(counts.to_numpy().sum())} rows: {total[0]} claims "
-            f"held, {total[1]} did not, {total[2]} are inconclusive at our seeds and {total[3]} still wait "
-            f"for runs; {other[BY_CONSTRUCTION]} match by construction, {other[BY_EYE]} are judged by eye, "
-            f"{other[NOT_COMPARABLE]} are not comparable at this profile and {other[FLAW]} note a method flaw. "
+    return (f"At the {profile} profile the audit has {int(counts.to_numpy().sum())} rows. Held: {total[0]}; "
+            f"did not hold: {total[1]}; inconclusive at our seeds: {total[2]}; waiting for runs: {total[3]}; "
+            f"matching by construction: {other[BY_CONSTRUCTION]}; judged by eye: {other[BY_EYE]}; "
+            f"not comparable at this profile: {other[NOT_COMPARABLE]}; method flaws noted: {other[FLAW]}. "
             f"Per report (held / did not / inconclusive / waiting): {per}.")
 
 
