@@ -126,8 +126,7 @@ class Audit:
         ``needs``: the results (a list, or ``{label: [results]}``) the measurement comes
         from; if any is pending the verdict is "pending".  ``noise``: the spread a one-seed
         measurement borrows (default: the chapter's noise runs of this report and model)."""
-        if noise is None and len(S.finite(measured)) == 1:
-            noise = self.noise_for(report, needs)
+        noise = self._noise_if_needed(report, needs, noise, measured)
         found = V.number_claim(measured, claimed, tolerance, noise, unit)
         if found.outcome == NOT_REPRODUCED and why_not:
             found = V.Verdict(found.outcome, found.measured, why_not, found.n)
@@ -142,6 +141,7 @@ class Audit:
         return self.verdict(report, claim, claimed or f"{better[0]} > {worse[0]}", found, needs, noise=noise)
 
     def _noise_if_needed(self, report, needs, noise, *groups):
+        """``noise``, else the chapter's noise of this report when some group has one seed."""
         if noise is None and any(len(S.finite(g)) == 1 for g in groups):
             noise = self.noise_for(report, needs)
         return noise
