@@ -11,8 +11,11 @@ warm-up; images/s and TFLOP/s (3x the forward FLOPs of ``cnnreport.compute.costs
   builds it (its model, optimizer, loss and autocast) with ``precision`` fp32 / bf16.
 
 The first row is the reference of the matrix units: a 3x3 convolution forward,
-256x128x32x32 channels-last, in fp32 and bf16.  ``--measured`` prints the
-``MEASURED_CPU`` entry of :mod:`cnnreport.compute.costs` from the ``ours_bf16`` column.
+256x128x32x32 channels-last, in fp32 and bf16.  The run ends by printing the
+``MEASURED_CPU`` entry of :mod:`cnnreport.compute.costs` for this CPU's rate class
+(:func:`cnnreport.core.hardware.rate_class`): the ``ours_bf16`` column where bf16 is native,
+else ``ours_fp32``.  On a CPU without native bf16 the bf16 columns are emulated (about 14x
+slower than fp32 on an AVX2 EPYC) and are not timed unless ``--emulated-bf16`` asks.
 
     OMP_WAIT_POLICY=PASSIVE PYTHONPATH=. .venv/bin/python bench/cpu_speed.py \\
         --out bench/results/cpu/cpu_speed.json
@@ -37,7 +40,7 @@ from cnnreport.compute import costs  # noqa: E402
 from cnnreport.core.config import RunConfig  # noqa: E402
 from cnnreport.core.data import Dataset  # noqa: E402
 from cnnreport.models import MODELS  # noqa: E402
-from cnnreport.core.hardware import cpu_capability, cpu_flags  # noqa: E402
+from cnnreport.core.hardware import cpu_capability, cpu_flags, rate_class  # noqa: E402
 from cnnreport.training.setup import build_setup  # noqa: E402
 
 SHAPES = {"cifar10": (3, 32, 32), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
@@ -128,34 +131,39 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=3, help="steps per round")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--out", help="write the table as JSON here")
+    p.add_argument("--emulated-bf16", action="store_true",
+                   help="time the bf16 columns on a CPU without native bf16 too (slow)")
     a = p.parse_args(argv)
+    bf16 = cpu_capability() != "none" or a.emulated_bf16
+    auto = "ours_bf16" if cpu_capability() != "none" else "ours_fp32"  # what precision "auto" trains
     conv_flops = 2 * 256 * 128 * 128 * 9 * 32 * 32 / 256  # per image
-    ref = interleaved({"fp32": conv_reference("fp32"), "bf16": conv_reference("bf16")}, 3, a.rounds)
+    ref = interleaved({d: conv_reference(d) for d in ("fp32", "bf16")[:1 + bf16]}, 3, a.rounds)
     ref_tflops = {k: v * conv_flops / 1e12 for k, v in ref.items()}
-    print(f"3x3 conv forward 256x128x32x32: fp32 {ref_tflops['fp32']:.2f} TFLOP/s, "
-          f"bf16 {ref_tflops['bf16']:.2f} TFLOP/s")
+    peak = ref_tflops["bf16" if auto == "ours_bf16" else "fp32"]
+    print("3x3 conv forward 256x128x32x32: " + ", ".join(f"{k} {v:.2f} TFLOP/s" for k, v in ref_tflops.items()))
+    columns = ("plain_fp32", "plain_bf16", "ours_fp32", "ours_bf16") if bf16 else ("plain_fp32", "ours_fp32")
     rows = [r for r in plan_rows() if not a.models or r["model"] in a.models]
     out = []
-    print(f"{'model':16} {'batch':>5} " + " ".join(f"{c:>18}" for c in
-          ("plain_fp32", "plain_bf16", "ours_fp32", "ours_bf16")) + "  bf16/fp32  of conv peak")
+    print(f"{'model':16} {'batch':>5} " + " ".join(f"{c:>18}" for c in columns) + "  auto/fp32  of conv peak")
     for r in rows:
         fwd = costs.forward_flops(r["model"], r["dataset"], r["model_args"])
-        ips = interleaved({"plain_fp32": plain_contender(r, False), "plain_bf16": plain_contender(r, True),
-                           "ours_fp32": ours_contender(r, "fp32"), "ours_bf16": ours_contender(r, "bf16")},
-                          a.steps, a.rounds)
+        make = {"plain_fp32": lambda: plain_contender(r, False), "plain_bf16": lambda: plain_contender(r, True),
+                "ours_fp32": lambda: ours_contender(r, "fp32"), "ours_bf16": lambda: ours_contender(r, "bf16")}
+        ips = interleaved({c: make[c]() for c in columns}, a.steps, a.rounds)
         tf = {k: v * 3 * fwd / 1e12 for k, v in ips.items()}
         out.append({**r, "images_per_s": ips, "tflops": tf})
         print(f"{r['model']:16} {r['batch']:5d} " + " ".join(f"{ips[k]:9.0f} ({tf[k]:.2f})" for k in ips)
-              + f"  {ips['ours_bf16'] / ips['plain_fp32']:8.2f}x  {tf['ours_bf16'] / ref_tflops['bf16']:6.0%}",
+              + f"  {ips[auto] / ips['plain_fp32']:8.2f}x  {tf[auto] / peak:6.0%}",
               flush=True)
-    payload = {"cpu_capability": cpu_capability(), "cpu_flags": cpu_flags(), "threads": torch.get_num_threads(),
+    payload = {"cpu_capability": cpu_capability(), "rate_class": rate_class(), "cpu_flags": cpu_flags(),
+               "threads": torch.get_num_threads(),
                "torch": torch.__version__, "conv_reference_tflops": ref_tflops, "rows": out,
                "time": time.strftime("%Y-%m-%d %H:%M:%S %z")}
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(payload, indent=1) + "\n")
-    print("MEASURED_CPU[%r] = {%s}" % (cpu_capability(), ", ".join(
-        f"{r['model']!r}: {r['images_per_s']['ours_bf16']:.0f}" for r in out)))
+    print("MEASURED_CPU[%r] = {%s}" % (rate_class(), ", ".join(
+        f"{r['model']!r}: {r['images_per_s'][auto]:.0f}" for r in out)))
     return 0
 
 

@@ -137,17 +137,21 @@ def test_cpu_estimates_come_from_measured_rates_and_long_runs_wait_for_the_gpu(m
     monkeypatch.setitem(costs.MEASURED_CPU, "amx_bf16", {"alexnet_fmnist": 1600.0})
     assert costs.cpu_rate("alexnet_fmnist", 2, "amx_bf16") == 1600.0
     assert costs.cpu_rate("alexnet_fmnist", 1, "amx_bf16") == 800.0
-    monkeypatch.setitem(costs.MEASURED_CPU, "none", {"alexnet_fmnist": 300.0})
+    monkeypatch.setitem(costs.MEASURED_CPU, "fp32_avx512", {"alexnet_fmnist": 300.0})
     assert costs.cpu_rate("alexnet_fmnist", 2, "avx512_bf16") is None and costs.cpu_rate("lenet", 2, "amx_bf16") is None
     import cnnreport.core.hardware as H
-    monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": True, "avx512_bf16": True})
+    monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": True, "avx512_bf16": True, "avx512f": True})
     measured = costs.run_seconds(cfg, "cpu", 2)
     # 48,000 training images x 20 epochs at 1,600 img/s, and 22,000 evaluations an epoch at 3x that
     assert measured == pytest.approx(48_000 * 20 / 1600 + 22_000 * 20 / 4800, rel=0.05)
-    # an fp32 twin on the same CPU reads the fp32 ("none") rate, over five times slower
+    # an fp32 twin on the same CPU reads its AVX-512 fp32 rate, over five times slower
     assert costs.run_seconds(dict(cfg, precision="fp32"), "cpu", 2) == pytest.approx(measured * 1600 / 300, rel=0.05)
     monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": False, "avx512_bf16": True})
     assert costs.run_seconds(cfg, "cpu", 2) != pytest.approx(measured, rel=0.05)  # not measured: FLOP fallback
+    # an AVX2 CPU without bf16 trains "auto" in fp32 and reads its own class, not the Xeon's fp32 rate
+    monkeypatch.setattr(H, "cpu_flags", lambda: {"amx_bf16": False, "avx512_bf16": False, "avx2": True})
+    monkeypatch.setitem(costs.MEASURED_CPU, "fp32_avx2", {"alexnet_fmnist": 150.0})
+    assert costs.run_seconds(cfg, "cpu", 2) == pytest.approx(measured * 1600 / 150, rel=0.05)
     e = P.Entry(key="k", config_key="k", config=cfg, uses=[], tier=1, claim_group="g", est_gpu_s=1.0,
                 est_cpu_s=P.CPU_SITTING_S + 1, first_epoch_s=1.0, checkpoint_bytes=0.0)
     assert e.gpu_only and not P.Entry(**{**e.__dict__, "est_cpu_s": 60.0}).gpu_only

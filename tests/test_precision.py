@@ -38,7 +38,21 @@ def test_channels_last_comes_with_bf16_unless_asked(monkeypatch, tiny):
 
 def test_cpu_flags_are_read_from_this_machine():
     flags = H.cpu_flags()
-    assert set(flags) == set(H.BF16_FLAGS) and all(isinstance(v, bool) for v in flags.values())
+    assert set(flags) == set(H.BF16_FLAGS + H.FP32_FLAGS) and all(isinstance(v, bool) for v in flags.values())
+    assert H.rate_class() in ("amx_bf16", "avx512_bf16", "fp32_avx512", "fp32_avx2", "fp32")
+
+
+@pytest.mark.parametrize("flags, auto, fp32", [
+    ({"amx_bf16": True, "avx512_bf16": True, "avx512f": True, "avx2": True}, "amx_bf16", "fp32_avx512"),
+    ({"amx_bf16": False, "avx512_bf16": True, "avx512f": True, "avx2": True}, "avx512_bf16", "fp32_avx512"),
+    ({"amx_bf16": False, "avx512_bf16": False, "avx512f": True, "avx2": True}, "fp32_avx512", "fp32_avx512"),
+    ({"amx_bf16": False, "avx512_bf16": False, "avx512f": False, "avx2": True}, "fp32_avx2", "fp32_avx2"),
+    ({"amx_bf16": False, "avx512_bf16": False}, "fp32", "fp32"),
+])
+def test_rate_class_names_the_path_a_run_trains_on(monkeypatch, flags, auto, fp32):
+    monkeypatch.setattr(H, "cpu_flags", lambda: flags)
+    assert H.rate_class("auto") == auto
+    assert H.rate_class("fp32") == fp32  # a run that asks for fp32 trains on the fp32 vectors anywhere
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -47,7 +61,7 @@ def test_both_cpu_paths_train_and_say_so(tiny, precision):
     assert r.status == "ok" and r.test_acc > 0.6, r.history["val_acc"]  # 4 classes: chance is 0.25
     assert r.environment["precision"] == precision
     assert r.environment["channels_last"] == (precision == "bf16")
-    assert set(r.environment["cpu_flags"]) == set(H.BF16_FLAGS)
+    assert set(r.environment["cpu_flags"]) == set(H.BF16_FLAGS + H.FP32_FLAGS)
 
 
 def test_precision_is_not_part_of_the_key():

@@ -134,9 +134,12 @@ MACHINE_KEYS = ("device", "device_type", "precision", "channels_last", "compile"
 
 def machine(result: Any) -> Tuple:
     """The machine a run trained on, as recorded in ``Result.environment``: the fields of
-    :data:`MACHINE_KEYS` and the CPU's bf16 flags."""
+    :data:`MACHINE_KEYS` and the CPU's bf16 flags (with its fp32 vector flags where it has no
+    bf16 path, as they then set its speed; older records hold the bf16 flags alone)."""
     env = getattr(result, "environment", None) or {}
-    flags = tuple(sorted((env.get("cpu_flags") or {}).items()))
+    recorded = env.get("cpu_flags") or {}
+    bf16 = {f: on for f, on in recorded.items() if "bf16" in f}
+    flags = tuple(sorted((recorded if not any(bf16.values()) else bf16).items()))
     return tuple(env.get(k) for k in MACHINE_KEYS) + (flags,)
 
 

@@ -119,18 +119,22 @@ FP32_SLOWDOWN = 4.0            # probes run in fp32
 # (filled from bench/queue_speed.py once measured there; empty: FLOP estimates are used).
 MEASURED: Dict[str, float] = {}
 
-# CPU capability -> model -> training images/s of our trainer's step (bf16 where the
-# capability allows it, else fp32), 2 threads, at the batch most of the model's full-profile
-# runs use: the ``ours_bf16`` column of ``bench/cpu_speed.py`` (bench/results/cpu/cpu_speed.json),
-# except alexnet_fmnist: the median training-loop rate (history "images_per_sec") of seven
-# full-profile report 002 runs on this CPU kind, twice what the short bench read on a shared
-# host.  A CPU or model not measured falls back to the FLOP estimate below.
+# CPU rate class (cnnreport.core.hardware.rate_class) -> model -> training images/s of our
+# trainer's step, 2 threads, at the batch most of the model's full-profile runs use: the
+# column of ``bench/cpu_speed.py`` that precision "auto" trains (``ours_bf16`` where bf16 is
+# native, else ``ours_fp32``; bench/results/cpu/cpu_speed*.json), except amx_bf16's
+# alexnet_fmnist: the median training-loop rate (history "images_per_sec") of seven
+# full-profile report 002 runs on that CPU kind, twice what the short bench read on a shared
+# host.  A class or model not measured falls back to the FLOP estimate below.
 MEASURED_CPU: Dict[str, Dict[str, float]] = {
-    # fp32 steps (a CPU without native bf16, or a run that asks for precision "fp32"): the
-    # ``ours_fp32`` column of the same bench on the AMX machine, whose fp32 path is AVX-512.
-    "none": {"alexnet_fmnist": 322, "basic_cnn": 1212, "improved_cnn": 44, "lenet": 5424, "mlp": 9982,
-             "res9": 80, "residual_cnn": 45, "resnet18": 38, "resnet9": 79, "simp_res9": 169, "vgg_a": 181,
-             "vgg_a_bn": 157, "vgg_fmnist": 256},
+    # the AMX Xeon's fp32 path (AVX-512): its ``ours_fp32`` column, for runs that ask for fp32
+    "fp32_avx512": {"alexnet_fmnist": 322, "basic_cnn": 1212, "improved_cnn": 44, "lenet": 5424, "mlp": 9982,
+                    "res9": 80, "residual_cnn": 45, "resnet18": 38, "resnet9": 79, "simp_res9": 169,
+                    "vgg_a": 181, "vgg_a_bn": 157, "vgg_fmnist": 256},
+    # a 2-core AMD EPYC (Zen 3, AVX2, no bf16): ``ours_fp32``, bench/results/cpu/cpu_speed_fp32_avx2.json
+    "fp32_avx2": {"alexnet_fmnist": 156, "basic_cnn": 908, "improved_cnn": 29, "lenet": 5019, "mlp": 9919,
+                  "res9": 64, "residual_cnn": 40, "resnet18": 28, "resnet9": 46, "simp_res9": 100, "vgg_a": 85,
+                  "vgg_a_bn": 81, "vgg_fmnist": 141},
     "amx_bf16": {"alexnet_fmnist": 1600, "basic_cnn": 2989, "improved_cnn": 184, "lenet": 4870, "mlp": 7699, "res9": 214, "residual_cnn": 135, "resnet18": 141, "resnet9": 283, "simp_res9": 578, "vgg_a": 342, "vgg_a_bn": 211, "vgg_fmnist": 1011},
 }
 MEASURED_CPU_THREADS = 2
@@ -227,13 +231,15 @@ def split_sizes(config: Mapping[str, Any]) -> Tuple[int, int, int]:
         cap(n_test, config.get("test_subset"))
 
 
-def cpu_rate(model: str, threads: int, capability: Optional[str] = None) -> Optional[float]:
-    """Measured training images/s of ``model`` on this CPU's capability (:data:`MEASURED_CPU`),
-    scaled to ``threads``; None where not measured.  ``capability`` defaults to this CPU's."""
-    if capability is None:
-        from ..core.hardware import cpu_capability
-        capability = cpu_capability()
-    rate = MEASURED_CPU.get(capability, {}).get(model)
+def cpu_rate(model: str, threads: int, rate_class: Optional[str] = None,
+             precision: str = "auto") -> Optional[float]:
+    """Measured training images/s of ``model`` in this CPU's rate class (:data:`MEASURED_CPU`)
+    at ``precision``, scaled to ``threads``; None where not measured.  ``rate_class`` defaults
+    to this CPU's (:func:`cnnreport.core.hardware.rate_class`)."""
+    if rate_class is None:
+        from ..core.hardware import rate_class as this_cpu
+        rate_class = this_cpu(precision)
+    rate = MEASURED_CPU.get(rate_class, {}).get(model)
     return None if rate is None else rate * max(1, threads) / MEASURED_CPU_THREADS
 
 
@@ -257,8 +263,8 @@ def epoch_seconds(config: Mapping[str, Any], device: str = "h200", threads: int 
     flops_s, host = _device_rates(model, device, threads)
     steps = max(1, math.ceil(n_tr / bs))
     step_device = 3.0 * fwd * bs / flops_s
-    fp32 = str(config.get("precision", "auto")) == "fp32"  # a twin that asks for fp32 on any CPU
-    measured = cpu_rate(model, threads, "none" if fp32 else None) if device == "cpu" else MEASURED.get(model)
+    precision = str(config.get("precision", "auto"))  # a twin may ask for fp32 on any CPU
+    measured = cpu_rate(model, threads, precision=precision) if device == "cpu" else MEASURED.get(model)
     if measured:
         at_width_1 = forward_flops(model, config.get("dataset", "cifar10"), {**margs, "width": 1.0})
         step_device = bs / measured * fwd / at_width_1

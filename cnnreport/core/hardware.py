@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the planner asks for the capability without importing torch
     import torch
 
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # the /proc/cpuinfo flags that mean native bf16 products
+FP32_FLAGS = ("avx512f", "avx2")          # the widest fp32 vectors, which set an fp32 step's speed
 
 
 @functools.lru_cache(maxsize=None)
@@ -24,18 +25,33 @@ def cpu_flags() -> Dict[str, bool]:
         for line in info.read_text(errors="replace").splitlines():
             if line.startswith("flags"):
                 have = set(line.split(":", 1)[1].split())
-                return {f: f in have for f in BF16_FLAGS}
+                return {f: f in have for f in BF16_FLAGS + FP32_FLAGS}
     import torch
     probes = getattr(torch._C, "_cpu", None)  # not every torch build has these
     amx = getattr(probes, "_is_amx_tile_supported", lambda: False)
     avx = getattr(probes, "_is_avx512_bf16_supported", lambda: False)
-    return {"amx_bf16": bool(amx()), "avx512_bf16": bool(avx())}
+    isa = torch.backends.cpu.get_cpu_capability().lower()  # "avx512", "avx2", "default", ...
+    return {"amx_bf16": bool(amx()), "avx512_bf16": bool(avx()),
+            "avx512f": isa.startswith("avx512"), "avx2": isa.startswith(("avx2", "avx512"))}
 
 
 def cpu_capability() -> str:
     """``"amx_bf16"``, ``"avx512_bf16"`` or ``"none"``: the best native bf16 path of this CPU."""
     flags = cpu_flags()
     return next((f for f in BF16_FLAGS if flags[f]), "none")
+
+
+def rate_class(precision: str = "auto") -> str:
+    """The class of CPU whose measured training rates apply to a run of ``precision`` here:
+    the bf16 capability (``"amx_bf16"``, ``"avx512_bf16"``) when the run trains in bf16, else
+    ``"fp32_avx512"``, ``"fp32_avx2"`` or ``"fp32"`` by the widest fp32 vectors.  (An fp32 step
+    on an AVX-512 Xeon runs about twice as fast as on a 2-core AVX2 EPYC: one "no bf16"
+    class would misplan one of them.)"""
+    capability = cpu_capability()
+    if precision != "fp32" and capability != "none":
+        return capability
+    flags = cpu_flags()
+    return next((f"fp32_{f.rstrip('f')}" for f in FP32_FLAGS if flags.get(f)), "fp32")
 
 
 def bf16_native(device: "torch.device") -> bool:
