@@ -14,8 +14,9 @@ The first row is the reference of the matrix units: a 3x3 convolution forward,
 256x128x32x32 channels-last, in fp32 and bf16.  The run ends by printing the
 ``MEASURED_CPU`` entry of :mod:`cnnreport.compute.costs` for this CPU's rate class
 (:func:`cnnreport.core.hardware.rate_class`): the ``ours_bf16`` column where bf16 is native,
-else ``ours_fp32``.  On a CPU without native bf16 the bf16 columns are emulated (about 14x
-slower than fp32 on an AVX2 EPYC) and are not timed unless ``--emulated-bf16`` asks.
+else ``ours_fp32``.  On a CPU without native bf16 the bf16 columns are emulated (8x slower than
+fp32 for the reference convolution, 14x for an AlexNet step, on a 2-core AVX2 EPYC) and are not
+timed unless ``--emulated-bf16`` asks.
 
     OMP_WAIT_POLICY=PASSIVE PYTHONPATH=. .venv/bin/python bench/cpu_speed.py \\
         --out bench/results/cpu/cpu_speed.json
@@ -100,6 +101,54 @@ def ours_contender(row, precision: str) -> Callable[[], int]:
     return step
 
 
+def ours_compiled(row, precision: str, mode: str) -> Callable[[], int]:
+    """Our step with the model under ``torch.compile(mode=mode)`` (Inductor fuses the
+    element-wise work: BatchNorm, activation, adds); compiled at the warm-up step."""
+    cfg = RunConfig(model=row["model"], dataset=row["dataset"], model_args=row["model_args"],
+                    batch_size=row["batch"], epochs=1, val_fraction=0, device="cpu", precision=precision,
+                    lr=1e-3, momentum=0.9, augment=[])
+    s = build_setup(cfg, _fake_dataset(row["dataset"], row["batch"]))
+    x, y = next(iter(s.train_loader))
+    net = torch.compile(s.model, mode=None if mode == "default" else mode)
+
+    def step() -> int:
+        plain_step(net, s.optimizer, s.loss_fn, x, y, s.autocast)
+        return len(y)
+    return step
+
+
+def _one_job(args) -> float:
+    """One process of :func:`jobs_side_by_side`: our step on 1 thread, images/s over ``steps``."""
+    row, precision, steps, start = args
+    torch.set_num_threads(1)
+    f = ours_contender(row, precision)
+    f()  # warm-up
+    while time.time() < start:  # both processes time the same seconds of the machine
+        time.sleep(0.01)
+    t0, n = time.perf_counter(), sum(f() for _ in range(steps))
+    return n / (time.perf_counter() - t0)
+
+
+def jobs_side_by_side(row, precision: str, jobs: int, steps: int, settle: float = 20.0) -> float:
+    """images/s of the whole machine when ``jobs`` one-thread processes train side by side
+    (the queue's ``--jobs``): the sum of their rates over the same seconds."""
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(jobs) as pool:
+        start = time.time() + settle  # time for the workers to import torch, build and warm up
+        return sum(pool.map(_one_job, [(row, precision, steps, start)] * jobs, chunksize=1))
+
+
+def best_layouts(row, precision: str, steps: int, rounds: int, threads: int) -> Dict[str, float]:
+    """The ways this machine can train ``row`` faster than one eager 2-thread process, as images/s
+    of the whole machine: Inductor-compiled steps, and one-thread jobs side by side."""
+    out = interleaved({"compile": ours_compiled(row, precision, "default"),
+                       "compile max-autotune": ours_compiled(row, precision, "max-autotune-no-cudagraphs")},
+                      steps, rounds)
+    out[f"{threads} jobs x 1 thread"] = max(jobs_side_by_side(row, precision, threads, steps) for _ in range(rounds))
+    return out
+
+
 def conv_reference(dtype) -> Callable[[], int]:
     conv = nn.Conv2d(128, 128, 3, padding=1, bias=False).to(memory_format=torch.channels_last)
     x = torch.randn(256, 128, 32, 32).contiguous(memory_format=torch.channels_last)
@@ -131,6 +180,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=3, help="steps per round")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--out", help="write the table as JSON here")
+    p.add_argument("--best", action="store_true",
+                   help="also time the best layouts (compiled steps, one-thread jobs side by side) per model")
     p.add_argument("--emulated-bf16", action="store_true",
                    help="time the bf16 columns on a CPU without native bf16 too (slow)")
     a = p.parse_args(argv)
@@ -144,16 +195,25 @@ def main(argv=None) -> int:
     columns = ("plain_fp32", "plain_bf16", "ours_fp32", "ours_bf16") if bf16 else ("plain_fp32", "ours_fp32")
     rows = [r for r in plan_rows() if not a.models or r["model"] in a.models]
     out = []
-    print(f"{'model':16} {'batch':>5} " + " ".join(f"{c:>18}" for c in columns) + "  auto/fp32  of conv peak")
+    print(f"{'model':16} {'batch':>5} " + " ".join(f"{c:>18}" for c in columns + ("best",) * a.best)
+          + "  auto/fp32  of conv peak")
     for r in rows:
         fwd = costs.forward_flops(r["model"], r["dataset"], r["model_args"])
         make = {"plain_fp32": lambda: plain_contender(r, False), "plain_bf16": lambda: plain_contender(r, True),
                 "ours_fp32": lambda: ours_contender(r, "fp32"), "ours_bf16": lambda: ours_contender(r, "bf16")}
         ips = interleaved({c: make[c]() for c in columns}, a.steps, a.rounds)
+        if a.best:
+            layouts = best_layouts(r, "bf16" if auto == "ours_bf16" else "fp32", a.steps, a.rounds,
+                                   torch.get_num_threads())
+            layouts["eager, 1 process"] = ips[auto]
+            name = max(layouts, key=layouts.get)
+            r = {**r, "layouts": layouts, "best_layout": name}
+            ips["best"] = layouts[name]
         tf = {k: v * 3 * fwd / 1e12 for k, v in ips.items()}
         out.append({**r, "images_per_s": ips, "tflops": tf})
         print(f"{r['model']:16} {r['batch']:5d} " + " ".join(f"{ips[k]:9.0f} ({tf[k]:.2f})" for k in ips)
-              + f"  {ips[auto] / ips['plain_fp32']:8.2f}x  {tf[auto] / peak:6.0%}",
+              + f"  {ips[auto] / ips['plain_fp32']:8.2f}x  {tf[auto] / peak:6.0%}"
+              + (f"  best {ips['best']:.0f} ({r['best_layout']})" if a.best else ""),
               flush=True)
     payload = {"cpu_capability": cpu_capability(), "rate_class": rate_class(), "cpu_flags": cpu_flags(),
                "threads": torch.get_num_threads(),

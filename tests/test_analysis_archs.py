@@ -111,6 +111,23 @@ def test_machine_text():
     assert A.machine_text(A.machine(_timed("y", [1.0], GPU))).startswith("NVIDIA H200, bf16")
 
 
+def test_an_amx_machine_is_one_machine_whether_or_not_its_record_holds_the_fp32_flags():
+    newer = dict(CPU, cpu_flags={"amx_bf16": True, "avx512_bf16": True, "avx512f": True, "avx2": True})
+    assert A.machine(_timed("old", [1.0])) == A.machine(_timed("new", [1.0], newer))
+    avx2 = dict(CPU, precision="fp32", channels_last=False,
+                cpu_flags={"amx_bf16": False, "avx512_bf16": False, "avx512f": False, "avx2": True})
+    assert A.machine_text(A.machine(_timed("e", [1.0], avx2))) == "cpu, fp32, 2 threads, CPU flags avx2"
+
+
+def test_machines_sentence_counts_finished_runs_per_machine():
+    avx2 = dict(CPU, precision="fp32", channels_last=False, cpu_flags={"amx_bf16": False, "avx2": True})
+    runs = [_timed("a", [1.0]), _timed("b", [1.0]), _timed("c", [1.0], avx2), _timed("d", [1.0], status="pending")]
+    assert A.machines_sentence(runs) == ("The 3 finished runs read here trained: 2 on cpu, bf16, channels-last, "
+                                         "2 threads, CPU flags amx_bf16+avx512_bf16; 1 on cpu, fp32, 2 threads, "
+                                         "CPU flags avx2.")
+    assert A.machines_sentence(runs[3:]) == ""
+
+
 def test_seconds_per_epoch_averages_finished_runs_only():
     runs = [_timed("a", [1.0, 3.0]), _timed("b", [4.0]), _timed("c", [100.0], status="diverged"),
             _timed("d", [], status="pending"), _timed("e", [])]

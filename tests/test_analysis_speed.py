@@ -34,6 +34,27 @@ def test_precision_table_ratios_and_share_of_the_conv_rate():
            "tflops": {"plain_fp32": 0.1, "plain_bf16": 0.25, "ours_fp32": 0.1, "ours_bf16": 0.6}}
     t = SP.precision_table({"conv_reference_tflops": {"fp32": 0.2, "bf16": 1.2}, "rows": [row]})
     r = t.iloc[0]
-    assert r["vs plain fp32"] == 3.75 and r["vs plain bf16"] == 1.5 and r["of bf16 conv rate"] == 0.5
+    assert r["vs plain fp32"] == 3.75 and r["vs plain bf16"] == 1.5 and r["of conv rate"] == 0.5
     assert r["ours_bf16 img/s"] == 300 and r["runs"] == 4
     assert SP.precision_table({}).empty
+
+
+def test_precision_table_of_a_cpu_without_bf16_reads_the_fp32_columns():
+    row = {"model": "resnet9", "batch": 128, "runs": 4,
+           "images_per_s": {"plain_fp32": 40.0, "ours_fp32": 50.0}, "tflops": {"plain_fp32": 0.08, "ours_fp32": 0.1}}
+    t = SP.precision_table({"cpu_capability": "none", "conv_reference_tflops": {"fp32": 0.125}, "rows": [row]})
+    r = t.iloc[0]
+    assert r["vs plain fp32"] == 1.25 and r["of conv rate"] == 0.8 and r["ours_fp32 TFLOP/s"] == 0.1
+    assert "plain_bf16 img/s" not in t.columns and "vs plain bf16" not in t.columns
+
+
+def test_layouts_table_names_the_best_layout_and_its_gains():
+    row = {"model": "alexnet_fmnist", "batch": 128, "runs": 20, "best_layout": "2 jobs x 1 thread",
+           "layouts": {"compile": 160.0, "2 jobs x 1 thread": 210.0, "eager, 1 process": 150.0},
+           "images_per_s": {"plain_fp32": 175.0, "ours_fp32": 150.0, "best": 210.0},
+           "tflops": {"plain_fp32": 0.1, "ours_fp32": 0.09, "best": 0.12}}
+    t = SP.layouts_table({"cpu_capability": "none", "rows": [row, dict(row, layouts=None, model="x")]})
+    assert list(t["model"]) == ["alexnet_fmnist"]  # a row without layouts was not timed that way
+    r = t.iloc[0]
+    assert r["best"] == "2 jobs x 1 thread" and r["best vs ours eager"] == 1.4 and r["best vs plain fp32"] == 1.2
+    assert r["compile img/s"] == 160 and SP.layouts_table({}).empty

@@ -19,3 +19,8 @@ def test_every_contender_steps_and_rows_cover_the_plans_models():
                   "ours_bf16": cpu_speed.ours_contender(lenet, "bf16")}
     rates = cpu_speed.interleaved(contenders, steps=1, rounds=1)
     assert set(rates) == set(contenders) and all(v > 0 for v in rates.values())
+
+
+def test_jobs_side_by_side_sums_the_rates_of_one_thread_processes():
+    lenet = next(r for r in cpu_speed.plan_rows() if r["model"] == "lenet")
+    assert cpu_speed.jobs_side_by_side(lenet, "fp32", jobs=2, steps=2, settle=10.0) > 0

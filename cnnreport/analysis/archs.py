@@ -159,6 +159,18 @@ def machine_text(sig: Tuple) -> str:
     return ", ".join(words)
 
 
+def machines_sentence(results: Sequence) -> str:
+    """Where the finished runs among ``results`` trained, as one sentence: how many on each
+    machine signature (:func:`machine`, in words), most first; "" when none finished."""
+    import collections
+    counts = collections.Counter(machine(r) for r in R.done(results))
+    if not counts:
+        return ""
+    parts = [f"{n} on {machine_text(sig)}" for sig, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    total = sum(counts.values())
+    return f"The {total} finished run{'s' if total != 1 else ''} read here trained: " + "; ".join(parts) + "."
+
+
 def seconds_per_epoch(results: Sequence) -> float:
     """Mean training seconds per epoch over the finished runs (``Result.done``) that
     recorded epoch times: each run's mean epoch time, then their mean; NaN if none."""

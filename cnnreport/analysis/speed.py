@@ -50,20 +50,52 @@ def ratio_text(row: Optional[Mapping[str, Any]]) -> str:
 PRECISION_COLUMNS = ("plain_fp32", "plain_bf16", "ours_fp32", "ours_bf16")
 
 
+def auto_column(benchmark: Mapping[str, Any]) -> str:
+    """The contender that precision "auto" trains in ``bench/cpu_speed.py``'s file: ``ours_bf16``
+    where the CPU multiplies bf16 natively, else ``ours_fp32``."""
+    return "ours_fp32" if benchmark.get("cpu_capability") == "none" else "ours_bf16"
+
+
 def precision_table(benchmark: Mapping[str, Any]):
-    """``bench/cpu_speed.py``'s file as a DataFrame: one row per model, images/s and TFLOP/s
-    of each contender, our bf16 step over the plain fp32 and bf16 loops, and the share of
-    the bf16 convolution rate measured in the same run.  Empty when not measured."""
+    """``bench/cpu_speed.py``'s file as a DataFrame: one row per model, images/s of each
+    contender it timed, our step at precision "auto" (:func:`auto_column`) in TFLOP/s, over
+    the plain fp32 loop (and the plain bf16 loop, where timed), and as a share of the 3x3
+    convolution rate measured in the same run at that precision.  Empty when not measured."""
     import pandas as pd
-    peak = (benchmark.get("conv_reference_tflops") or {}).get("bf16")
+    auto = auto_column(benchmark)
+    peak = (benchmark.get("conv_reference_tflops") or {}).get(auto.split("_")[1])
     rows = []
     for r in benchmark.get("rows", []):
         ips, tf = r["images_per_s"], r["tflops"]
         row = {"model": r["model"], "batch": r["batch"], "runs": r["runs"]}
-        row.update({f"{c} img/s": round(ips[c]) for c in PRECISION_COLUMNS})
-        row["ours_bf16 TFLOP/s"] = round(tf["ours_bf16"], 2)
-        row["vs plain fp32"] = round(ips["ours_bf16"] / ips["plain_fp32"], 2)
-        row["vs plain bf16"] = round(ips["ours_bf16"] / ips["plain_bf16"], 2)
-        row["of bf16 conv rate"] = round(tf["ours_bf16"] / peak, 2) if peak else float("nan")
+        row.update({f"{c} img/s": round(ips[c]) for c in PRECISION_COLUMNS if c in ips})
+        row[f"{auto} TFLOP/s"] = round(tf[auto], 2)
+        row["vs plain fp32"] = round(ips[auto] / ips["plain_fp32"], 2)
+        if "plain_bf16" in ips:
+            row["vs plain bf16"] = round(ips[auto] / ips["plain_bf16"], 2)
+        row["of conv rate"] = round(tf[auto] / peak, 2) if peak else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def layouts_table(benchmark: Mapping[str, Any]):
+    """``bench/cpu_speed.py --best``'s file as a DataFrame: per model, images/s of the whole
+    machine in each layout it timed (eager one process, compiled steps, one-thread jobs side by
+    side), the best of them, and the best over the plain fp32 loop and over our eager step.
+    Empty when not measured."""
+    import pandas as pd
+    auto = auto_column(benchmark)
+    rows = []
+    for r in benchmark.get("rows", []):
+        lay = r.get("layouts")
+        if not lay:
+            continue
+        ips = r["images_per_s"]
+        row = {"model": r["model"], "batch": r["batch"]}
+        row.update({f"{k} img/s": round(v) for k, v in lay.items()})
+        row["best"] = r["best_layout"]
+        row["best vs plain fp32"] = round(lay[r["best_layout"]] / ips["plain_fp32"], 2)
+        row["best vs ours eager"] = round(lay[r["best_layout"]] / ips[auto], 2)
+        rows.append(row)
+    return pd.DataFrame(rows)
+

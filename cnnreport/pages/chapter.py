@@ -51,8 +51,9 @@ SOURCES = (REPORT_TEXT, LINKED_CODE, ASSUMPTION)
 # Every settings table ends with this row: the precision is ours, never a report's.
 PRECISION_ROW = ("precision", "bf16 autocast (fp32 weights) with channels-last where the hardware multiplies "
                  "bf16 natively (CUDA; a CPU with AMX-BF16 or AVX512-BF16), else fp32; each result records "
-                 "which", ASSUMPTION, "our choice, for speed (on this project's Xeon a bf16 convolution runs "
-                 "several times faster than fp32); no report states a precision")
+                 "which, and the line under the audit table counts the page's runs per machine", ASSUMPTION,
+                 "our choice, for speed (on an AMX Xeon a bf16 convolution runs several times faster than "
+                 "fp32); no report states a precision")
 
 
 def settings_table(rows: Sequence[Sequence[str]]):
@@ -106,6 +107,7 @@ class Chapter:
         self._noise: Dict[Any, Any] = {}
         self.train = may_train(profile)
         self.pending: List[Result] = []   # placeholders of runs not trained here
+        self.read: Dict[str, Result] = {}  # every run this page read, by key (where it trained)
         self._datasets: Dict[str, Any] = {}
 
     def dataset(self, name: str):
@@ -137,6 +139,7 @@ class Chapter:
                              load_data=lambda: self.dataset(config.dataset))  # loaded only to train
         if result.pending:
             self.pending.append(result)
+        self.read[f"{store}/{result.key}"] = result
         return result
 
     def experiments(self, group: Optional[str] = None) -> Dict[str, List[Result]]:
@@ -271,8 +274,11 @@ class Chapter:
         return Markdown(f"```{{note}}\nThe numbers on this page were produced by {PROFILE_TEXT[self.profile]}\n```")
 
     def finish_audit(self):
-        """Save this chapter's audit rows for the final chapter and return them for display."""
+        """Save this chapter's audit rows for the final chapter and return them for display,
+        followed by where the page's runs trained (device, precision, CPU flags)."""
         self.audit.save(self.root)
         from IPython.display import HTML
-        return HTML(self.audit._repr_html_())
+        from ..analysis.archs import machines_sentence
+        where = machines_sentence(list(self.read.values()))
+        return HTML(self.audit._repr_html_() + (f"<p><em>{where}</em></p>" if where else ""))
 
