@@ -88,28 +88,23 @@ def plain_contender(row, bf16: bool) -> Callable[[], int]:
     return step
 
 
-def ours_contender(row, precision: str) -> Callable[[], int]:
+def _our_setup(row, precision: str):
+    """Our trainer's setup of ``row`` (model, optimizer, loss, autocast) and one batch of it."""
     cfg = RunConfig(model=row["model"], dataset=row["dataset"], model_args=row["model_args"],
                     batch_size=row["batch"], epochs=1, val_fraction=0, device="cpu", precision=precision,
                     lr=1e-3, momentum=0.9, augment=[])
     s = build_setup(cfg, _fake_dataset(row["dataset"], row["batch"]))
-    x, y = next(iter(s.train_loader))
-
-    def step() -> int:  # the trainer's step (training/loop.py) without its bookkeeping
-        plain_step(s.step_model, s.optimizer, s.loss_fn, x, y, s.autocast)
-        return len(y)
-    return step
+    return s, next(iter(s.train_loader))
 
 
-def ours_compiled(row, precision: str, mode: str) -> Callable[[], int]:
-    """Our step with the model under ``torch.compile(mode=mode)`` (Inductor fuses the
-    element-wise work: BatchNorm, activation, adds); compiled at the warm-up step."""
-    cfg = RunConfig(model=row["model"], dataset=row["dataset"], model_args=row["model_args"],
-                    batch_size=row["batch"], epochs=1, val_fraction=0, device="cpu", precision=precision,
-                    lr=1e-3, momentum=0.9, augment=[])
-    s = build_setup(cfg, _fake_dataset(row["dataset"], row["batch"]))
-    x, y = next(iter(s.train_loader))
-    net = torch.compile(s.model, mode=None if mode == "default" else mode)
+def ours_contender(row, precision: str, compile_mode: str = "") -> Callable[[], int]:
+    """Our trainer's step (training/loop.py) without its bookkeeping; with ``compile_mode``
+    ("default" or a ``torch.compile`` mode) the model runs under Inductor, which fuses the
+    element-wise work (BatchNorm, activation, adds) and compiles at the warm-up step."""
+    s, (x, y) = _our_setup(row, precision)
+    net = s.step_model
+    if compile_mode:
+        net = torch.compile(s.model, mode=None if compile_mode == "default" else compile_mode)
 
     def step() -> int:
         plain_step(net, s.optimizer, s.loss_fn, x, y, s.autocast)
@@ -142,8 +137,8 @@ def jobs_side_by_side(row, precision: str, jobs: int, steps: int, settle: float 
 def best_layouts(row, precision: str, steps: int, rounds: int, threads: int) -> Dict[str, float]:
     """The ways this machine can train ``row`` faster than one eager 2-thread process, as images/s
     of the whole machine: Inductor-compiled steps, and one-thread jobs side by side."""
-    out = interleaved({"compile": ours_compiled(row, precision, "default"),
-                       "compile max-autotune": ours_compiled(row, precision, "max-autotune-no-cudagraphs")},
+    out = interleaved({"compile": ours_contender(row, precision, "default"),
+                       "compile max-autotune": ours_contender(row, precision, "max-autotune-no-cudagraphs")},
                       steps, rounds)
     out[f"{threads} jobs x 1 thread"] = max(jobs_side_by_side(row, precision, threads, steps) for _ in range(rounds))
     return out
