@@ -126,6 +126,10 @@ def test_machines_sentence_counts_finished_runs_per_machine():
                                          "2 threads, CPU flags amx_bf16+avx512_bf16; 1 on cpu, fp32, 2 threads, "
                                          "CPU flags avx2.")
     assert A.machines_sentence(runs[3:]) == ""
+    assert A.machines_sentence(runs[:1]) == ("The 1 finished run read here trained on cpu, bf16, channels-last, "
+                                             "2 threads, CPU flags amx_bf16+avx512_bf16.")
+    unrecorded = dict(CPU, cpu_flags=None)
+    assert A.machine_text(A.machine(_timed("u", [1.0], unrecorded))).endswith("2 threads, CPU flags not recorded")
 
 
 def test_seconds_per_epoch_averages_finished_runs_only():

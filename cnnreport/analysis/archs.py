@@ -156,6 +156,9 @@ def machine_text(sig: Tuple) -> str:
         words.append(f"{env['threads']} threads")
     if flags:
         words.append("CPU flags " + "+".join(flags))
+    elif env["device_type"] == "cpu" or env["device"] == "cpu":
+        words.append("CPU flags " + ("none of " + "+".join(f for f, _ in sig[len(MACHINE_KEYS)])
+                                     if sig[len(MACHINE_KEYS)] else "not recorded"))
     return ", ".join(words)
 
 
@@ -166,9 +169,12 @@ def machines_sentence(results: Sequence) -> str:
     counts = collections.Counter(machine(r) for r in R.done(results))
     if not counts:
         return ""
-    parts = [f"{n} on {machine_text(sig)}" for sig, n in sorted(counts.items(), key=lambda kv: -kv[1])]
     total = sum(counts.values())
-    return f"The {total} finished run{'s' if total != 1 else ''} read here trained: " + "; ".join(parts) + "."
+    runs = f"The {total} finished run{'s' if total != 1 else ''} read here"
+    if len(counts) == 1:
+        return f"{runs} trained on {machine_text(next(iter(counts)))}."
+    parts = [f"{n} on {machine_text(sig)}" for sig, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return f"{runs} trained: " + "; ".join(parts) + "."
 
 
 def seconds_per_epoch(results: Sequence) -> float:
