@@ -132,6 +132,14 @@ def test_machines_sentence_counts_finished_runs_per_machine():
     assert A.machine_text(A.machine(_timed("u", [1.0], unrecorded))).endswith("2 threads, CPU flags not recorded")
 
 
+def test_seconds_on_one_machine_keep_the_machine_of_most_runs():
+    avx2 = dict(CPU, precision="fp32", cpu_flags={"amx_bf16": False, "avx2": True})
+    runs = [_timed("a", [1.0]), _timed("b", [3.0]), _timed("c", [50.0], avx2), _timed("d", [9.0], status="pending")]
+    secs, where, n = A.seconds_on_one_machine(runs)
+    assert (secs, n) == (2.0, 2) and where.startswith("cpu, bf16") and "amx_bf16" in where
+    assert A.seconds_on_one_machine(runs[3:])[2] == 0
+
+
 def test_seconds_per_epoch_averages_finished_runs_only():
     runs = [_timed("a", [1.0, 3.0]), _timed("b", [4.0]), _timed("c", [100.0], status="diverged"),
             _timed("d", [], status="pending"), _timed("e", [])]

@@ -1,4 +1,6 @@
 """The chapter helper: parameters, runs through the experiments registry, pending runs."""
+import dataclasses
+
 import pytest
 
 from cnnreport import experiments as E
@@ -121,3 +123,20 @@ def test_one_seed_rows_borrow_the_noise_runs_once_they_are_stored(tmp_path, monk
     one = ch.accs(runs["small"][:1])
     row = ch.audit.number("001", "one seed", one[0], one, 1.0, needs=runs["small"][:1])
     assert "pooled noise sd" in row.measured and row.verdict != PENDING
+    assert "mixed precisions" not in noise.source
+    # one seed retrained at another precision: the source says the sd holds that effect too
+    store = ResultStore(tmp_path / "results")
+    other = runs["small"][1]
+    store.put(dataclasses.replace(other, environment={**other.environment, "precision": "bf16"}))
+    mixed = chapter(tmp_path, monkeypatch, "full").noise("001", ["mlp"])
+    assert mixed.known and "seeds trained at mixed precisions" in mixed.source and "small (bf16 and fp32)" in mixed.source
+
+
+def test_precisions_of_the_finished_runs():
+    from cnnreport.analysis.readings import precisions
+    runs = [Result(key="a", config={}, environment={"precision": "fp32"}),
+            Result(key="b", config={}, environment={"precision": "bf16"}),
+            Result(key="c", config={}), Result(key="d", config={}, status="pending",
+                                               environment={"precision": "fp64"})]
+    assert precisions(runs) == ["bf16", "fp32", "unrecorded"]
+    assert precisions(runs[:1] * 2) == ["fp32"]

@@ -185,6 +185,21 @@ def seconds_per_epoch(results: Sequence) -> float:
     return sum(t) / len(t) if t else float("nan")
 
 
+def seconds_on_one_machine(results: Sequence) -> Tuple[float, str, int]:
+    """(mean seconds per epoch, machine in words, runs) over the finished runs of the machine
+    that trained most of ``results`` (:func:`machine`): times from several machines do not
+    average into one.  (nan, "", 0) when no finished run recorded epoch times."""
+    import collections
+    groups: Dict[Tuple, List] = collections.defaultdict(list)
+    for r in R.done(results):
+        if is_finite(_run_seconds(r)):
+            groups[machine(r)].append(r)
+    if not groups:
+        return float("nan"), "", 0
+    sig, runs = max(groups.items(), key=lambda kv: len(kv[1]))
+    return seconds_per_epoch(runs), machine_text(sig), len(runs)
+
+
 def _run_seconds(result: Any) -> float:
     e = [float(x) for x in (result.history.get("epoch_time") or []) if is_finite(x)]
     return sum(e) / len(e) if e else float("nan")

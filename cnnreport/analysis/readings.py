@@ -49,6 +49,13 @@ def acc(results: Iterable[Result], split: str = "test") -> float:
     return finite_mean(accs(results, split))
 
 
+def precisions(results: Iterable[Result]) -> List[str]:
+    """The precisions the finished runs trained at (sorted, each once; "unrecorded" for a
+    result without one): seeds of one config that trained at several precisions spread
+    by the precision as well as by the seed."""
+    return sorted({str((r.environment or {}).get("precision") or "unrecorded") for r in done(results)})
+
+
 def per_class(r: Result, final: bool = True) -> List[float]:
     """Per-class test accuracy in [0, 1]: of the weights after the last epoch (``final``, as a
     report that reads its final model), else of the selected weights.  A result stored before

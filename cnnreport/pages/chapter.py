@@ -16,6 +16,7 @@ stored comes back as a pending placeholder (``Result.pending``), its audit rows 
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
@@ -192,7 +193,7 @@ class Chapter:
         from .. import experiments as E
         from ..core import stats as S
         from ..experiments.params import resolve
-        groups, waiting, names = [], [], []
+        groups, waiting, names, mixed = [], [], [], []
         for chapter, group, label in E.NOISE_RUNS.get(report, ()):
             values = self.params if chapter == self.name and self.params else resolve(chapter, self.profile)
             runs = [r for r in E.runs_for(chapter, values) if r.group == group and r.label == label]
@@ -205,9 +206,14 @@ class Chapter:
             waiting += [r for r in results if r.pending]
             groups.append(self.accs(results, report))
             names.append(f"{chapter}: {label}")
+            if len(R.precisions(results)) > 1:
+                mixed.append(f"{label} ({' and '.join(R.precisions(results))})")
         found = S.noise(groups, source=f"report {report}: " + ", ".join(names) if names else
                         f"report {report}: no noise run of {', '.join(models) or 'its models'} at this profile",
                         waiting=waiting)
+        if mixed:  # the spread then holds the precision's effect too: a wider, more cautious sd
+            found = dataclasses.replace(found, source=f"{found.source}; seeds trained at mixed precisions, "
+                                                      f"which the sd includes: {', '.join(mixed)}")
         if waiting:  # a partial estimate is not used: the row waits for every noise seed
             found = S.Noise(source=found.source, waiting=found.waiting)
         self._noise[cache_key] = found
