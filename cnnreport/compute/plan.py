@@ -18,11 +18,16 @@ Each entry has a priority tier (the lowest over its uses, see
 a loss-landscape probe run its cache file), ``checkpointed`` (an interrupted run whose
 ``checkpoints/<key>/last.pt`` is there; ``epochs_done`` from its log) or ``pending``.
 
-Order: by rank (tier 1, the noise runs that ``--noise`` adds, tier 2, tier 3); within a
-rank by audit rows unlocked per hour of the device: greedily the claim whose pending runs
-complete the most claims per second of training, its runs cheapest first (the queue orders
-by its own device's costs, the printed plan by the H200's).  Runs that serve no claim come
-last.  The order is deterministic for a given state of the results folder.
+Order: by rank (tier 1 with the noise runs that ``--noise`` adds, the precision twins, tier 2,
+tier 3); within a rank by audit rows unlocked per hour of the device: greedily the claim whose
+pending runs complete the most claims per second of training (the queue orders by its own
+device's costs, the printed plan by the H200's).  A claim's runs are its own and, in the first
+rank, the noise seeds its one-seed verdict borrows (those of its report and model, as
+:meth:`cnnreport.pages.audit.Audit.noise_for` picks them): a row judged from one seed stays
+pending until they are stored, so they count towards it.  Within a claim's runs, those that
+complete a smaller claim come first, then the cheapest.  A checkpointed run comes first of its
+rank, and runs that serve no claim come last.
+The order is deterministic for a given state of the results folder.
 
 Building the plan loads no dataset and trains nothing.  Importing this module imports
 no torch; validating the configs (which computes their keys) does, when called.
@@ -47,6 +52,8 @@ CPU_THREADS = 2
 # A run whose whole CPU estimate is longer than one sitting waits for the GPU: a CPU
 # checkpoint does not survive to the next sitting's machine.
 CPU_SITTING_S = 2.5 * 3600
+NOISE_RANK = 1.5                # Entry.rank of a noise run's later seed
+FIRST_PASS = (1.0, NOISE_RANK)  # ordered as one: a one-seed verdict waits for both
 
 
 class PlanError(ValueError):
@@ -103,9 +110,9 @@ class Entry:
     @property
     def rank(self) -> float:
         """Queue order: tier 1, the noise runs' seeds, the precision twins, the rest of tier 2,
-        then tier 3."""
+        then tier 3 (:func:`order_entries` orders the first two as one)."""
         if self.noise:
-            return 1.75 if self.store else 1.5
+            return 1.75 if self.store else NOISE_RANK
         return float(self.tier)
 
     @property
@@ -449,45 +456,70 @@ def _cost(e: Entry, device: str) -> float:
     return e.remaining_cpu_s() if device == "cpu" else e.remaining_s()
 
 
-def _by_rows_per_hour(entries: List[Entry], device: str) -> List[Entry]:
-    """One rank's entries, greedily: next the claim whose pending runs unlock the most audit
-    claims (it and any other claim those runs complete) per second of ``device`` time; each
-    claim's runs cheapest first; entries that serve no claim last, cheapest first."""
+def _claim_runs(entries: List[Entry], with_noise: bool) -> Dict[Tuple[str, str], set]:
+    """(chapter, claim) -> the keys of the runs its audit row waits for: the runs that name
+    the claim and, ``with_noise``, the noise seeds among ``entries`` of the claim's report
+    and the model of each of those runs (the spread its one-seed verdict borrows)."""
+    noise: Dict[Tuple[str, str], set] = {}
+    if with_noise:
+        for e in entries:
+            if e.rank == NOISE_RANK:
+                for u in e.uses:
+                    if u.noise:
+                        noise.setdefault((u.report, e.model), set()).add(e.key)
     claims: Dict[Tuple[str, str], set] = {}
     for e in entries:
         for u in e.uses:
             for c in u.claims:
-                claims.setdefault((u.chapter, c), set()).add(e.key)
-    by_key = {e.key: e for e in entries}
-    cost = {e.key: _cost(e, device) for e in entries}
-    done = {e.key for e in entries if e.stored}
-    out: List[Entry] = []
-    left = {c: ks - done for c, ks in claims.items() if ks - done}
+                claims.setdefault((u.chapter, c), set()).update({e.key}, noise.get((u.report, e.model), ()))
+    return claims
+
+
+def _greedy(left: Dict[Tuple[str, str], set], cost: Mapping[str, float]) -> List[str]:
+    """Keys in the order that completes the most claims per second: next the claim whose
+    runs complete the most claims (it and those its runs cover) per second of their cost;
+    within its runs first those that complete a smaller claim (recursively), then the
+    cheapest, so that a row judged on the way is judged early."""
+    out: List[str] = []
     while left:
         def gain(c):
             adds = left[c]
             unlocked = sum(1 for ks in left.values() if ks <= adds)
             return unlocked / max(1.0, sum(cost[k] for k in adds)), -len(adds), c
-        best = max(left, key=gain)
-        adds = left[best]
-        out += sorted((by_key[k] for k in adds), key=lambda e: (round(cost[e.key], 3), e.key))
-        done |= adds
-        left = {c: ks - done for c, ks in left.items() if ks - done}
+        adds = left[max(left, key=gain)]
+        inner = _greedy({c: ks for c, ks in left.items() if ks < adds}, cost)
+        out += inner + sorted(adds - set(inner), key=lambda k: (round(cost[k], 3), k))
+        left = {c: ks - adds for c, ks in left.items() if ks - adds}
+    return out
+
+
+def _by_rows_per_hour(entries: List[Entry], device: str, with_noise: bool = False) -> List[Entry]:
+    """One rank's entries (``with_noise``: the first pass, whose claims also wait for their
+    noise seeds), greedily by audit rows unlocked per second of ``device`` time
+    (:func:`_greedy`); entries that serve no claim last, by rank, then cheapest first."""
+    by_key = {e.key: e for e in entries}
+    cost = {e.key: _cost(e, device) for e in entries}
+    # a checkpointed run first: its epochs so far are paid for, and a checkpoint may not
+    # outlive the machine
+    resumed = sorted((e for e in entries if e.state == CHECKPOINTED), key=lambda e: (round(cost[e.key], 3), e.key))
+    done = {e.key for e in entries if e.stored} | {e.key for e in resumed}
+    left = {c: ks - done for c, ks in _claim_runs(entries, with_noise).items() if ks - done}
+    out = resumed + [by_key[k] for k in _greedy(left, cost)]
     placed = {e.key for e in out}
     rest = [e for e in entries if e.key not in placed]
     stored = [e for e in rest if e.stored]
-    rest = sorted((e for e in rest if not e.stored), key=lambda e: (round(cost[e.key], 3), e.key))
+    rest = sorted((e for e in rest if not e.stored), key=lambda e: (e.rank, round(cost[e.key], 3), e.key))
     return stored + out + rest
 
 
 def order_entries(entries: Iterable[Entry], device: str = "h200") -> List[Entry]:
-    """Rank (tier 1, noise runs, tier 2, tier 3), then within a rank the audit rows unlocked
-    per hour of ``device`` ("h200" or "cpu"; :func:`_by_rows_per_hour`), so that each hour
-    of training judges the most claims."""
+    """Rank (tier 1 and the noise runs as one pass, the precision twins, tier 2, tier 3),
+    then within a rank the audit rows unlocked per hour of ``device`` ("h200" or "cpu";
+    :func:`_by_rows_per_hour`), so that each hour of training judges the most claims."""
     ranks: Dict[float, List[Entry]] = {}
     for e in entries:
-        ranks.setdefault(e.rank, []).append(e)
-    return [e for r in sorted(ranks) for e in _by_rows_per_hour(ranks[r], device)]
+        ranks.setdefault(FIRST_PASS[0] if e.rank in FIRST_PASS else e.rank, []).append(e)
+    return [e for r in sorted(ranks) for e in _by_rows_per_hour(ranks[r], device, r == FIRST_PASS[0])]
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -567,8 +599,9 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tier", type=int_in(1, 3),
                    help="only tiers up to N (1: a seed per claim, 2: all seeds, 3: extras)")
     p.add_argument("--noise", action="store_true",
-                   help="also the runs that measure noise, right after tier 1: the later seeds of each "
-                        "report's noise runs (the spread one-seed verdicts borrow), then the precision twins")
+                   help="also the runs that measure noise: the later seeds of each report's noise runs (the "
+                        "spread one-seed verdicts borrow), ordered with tier 1 by the rows they unlock, "
+                        "then the precision twins")
     p.add_argument("--results", help="results folder (default $CNNREPORT_RESULTS, else results/<profile>)")
     p.add_argument("--reports", nargs="+", default=[], metavar="REPORT",
                    help="only runs that serve one of these reports (000 .. 004), in whichever chapter")

@@ -80,7 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--profile", default="full", choices=P.PROFILES)
     p.add_argument("--tier", type=P.int_in(1, 3), help="only tiers up to N")
     p.add_argument("--chapters", nargs="+", help="only these chapters")
-    p.add_argument("--noise", action="store_true", help="also the noise runs' later seeds, right after tier 1")
+    p.add_argument("--noise", action="store_true", help="also the noise runs' later seeds, ordered with tier 1")
     p.add_argument("--jobs", type=P.int_in(1), default=1, help="runs trained at once on the GPU (worker processes)")
     p.add_argument("--whole", action="store_true", help="start a run only if all its remaining epochs fit")
     p.add_argument("--no-checkpoints", action="store_true", help="do not pack the checkpoints of unfinished runs")

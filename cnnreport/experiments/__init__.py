@@ -34,7 +34,7 @@ TIER_CLAIM, TIER_SEEDS, TIER_EXTRA = 1, 2, 3
 # needs at every seed of the profile, so that a measurement made at one seed borrows the pooled
 # seed sd of the same report and model (cnnreport.core.stats.Noise).  Each model a report trains has
 # one here.  Their later seeds are tier 2 runs that the planner selects with ``noise=True``
-# (``--noise``) and orders right after tier 1.
+# (``--noise``) and orders with tier 1, by the audit rows they unlock.
 NOISE_RUNS: Dict[str, Tuple[Tuple[str, str, str], ...]] = {
     "000": (("architectures", "000", "BasicCNN"), ("architectures", "000", "ImprovedCNN"),
             ("architectures", "000", "ResidualCNN"), ("batchnorm", "band", "VGG-A, lr 0.001"),
