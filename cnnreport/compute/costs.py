@@ -121,21 +121,22 @@ MEASURED: Dict[str, float] = {}
 
 # CPU rate class (cnnreport.core.hardware.rate_class) -> model -> training images/s of our
 # trainer's step, 2 threads, at the batch most of the model's full-profile runs use: the
-# column of ``bench/cpu_speed.py`` that precision "auto" trains (``ours_bf16`` where bf16 is
-# native, else ``ours_fp32``; bench/results/cpu/cpu_speed*.json), except amx_bf16's
-# alexnet_fmnist: the median training-loop rate (history "images_per_sec") of seven
-# full-profile report 002 runs on that CPU kind, twice what the short bench read on a shared
-# host.  A class or model not measured falls back to the FLOP estimate below.
+# column of ``bench/cpu_speed.py`` that precision "auto" trains there (``ours_bf16`` where bf16
+# is native, else ``ours_fp32``), printed by the bench as this entry.  A class or model not
+# measured falls back to the FLOP estimate below.
 MEASURED_CPU: Dict[str, Dict[str, float]] = {
-    # the AMX Xeon's fp32 path (AVX-512): its ``ours_fp32`` column, for runs that ask for fp32
-    "fp32_avx512": {"alexnet_fmnist": 322, "basic_cnn": 1212, "improved_cnn": 44, "lenet": 5424, "mlp": 9982,
-                    "res9": 80, "residual_cnn": 45, "resnet18": 38, "resnet9": 79, "simp_res9": 169,
-                    "vgg_a": 181, "vgg_a_bn": 157, "vgg_fmnist": 256},
+    # an AMX-BF16 Xeon, 2 cores, idle: ``ours_bf16`` of bench/results/cpu/cpu_speed.json
+    "amx_bf16": {"alexnet_fmnist": 1867, "basic_cnn": 6172, "improved_cnn": 303, "lenet": 7356, "mlp": 12555,
+                 "res9": 535, "residual_cnn": 369, "resnet18": 212, "resnet9": 335, "simp_res9": 680,
+                 "vgg_a": 455, "vgg_a_bn": 440, "vgg_fmnist": 1606},
+    # the same Xeon's fp32 path (AVX-512), for runs that ask for fp32: its ``ours_fp32``
+    "fp32_avx512": {"alexnet_fmnist": 522, "basic_cnn": 2448, "improved_cnn": 85, "lenet": 6920, "mlp": 9637,
+                    "res9": 152, "residual_cnn": 87, "resnet18": 70, "resnet9": 106, "simp_res9": 244,
+                    "vgg_a": 296, "vgg_a_bn": 276, "vgg_fmnist": 396},
     # a 2-core AMD EPYC (Zen 3, AVX2, no bf16): ``ours_fp32``, bench/results/cpu/cpu_speed_fp32_avx2.json
     "fp32_avx2": {"alexnet_fmnist": 156, "basic_cnn": 908, "improved_cnn": 29, "lenet": 5019, "mlp": 9919,
                   "res9": 64, "residual_cnn": 40, "resnet18": 28, "resnet9": 46, "simp_res9": 100, "vgg_a": 85,
                   "vgg_a_bn": 81, "vgg_fmnist": 141},
-    "amx_bf16": {"alexnet_fmnist": 1600, "basic_cnn": 2989, "improved_cnn": 184, "lenet": 4870, "mlp": 7699, "res9": 214, "residual_cnn": 135, "resnet18": 141, "resnet9": 283, "simp_res9": 578, "vgg_a": 342, "vgg_a_bn": 211, "vgg_fmnist": 1011},
 }
 MEASURED_CPU_THREADS = 2
 

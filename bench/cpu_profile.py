@@ -1,0 +1,136 @@
+"""Where a CPU training step spends its time, by kind of operation.
+
+For each model asked (default: the two slowest to gain from bf16, ``simp_res9`` and
+``vgg_a``, and ``alexnet_fmnist``), our trainer's step (as ``bench/cpu_speed.py`` builds it,
+batch resident in memory) runs under ``torch.profiler`` for a few steps after a warm-up,
+eager and under ``torch.compile``.  Each op's self CPU time goes to one kind: convolution
+(forward, backward), BatchNorm, activation, residual add and other element-wise work,
+pooling, matrix products, the optimizer, copies and layout changes, Inductor's fused
+kernels (compiled steps only) and the rest.  The second table gives, for the model's
+convolution shapes, the time and TFLOP/s of each shape's forward and backward: it shows
+which layers keep the matrix units idle.
+
+    OMP_WAIT_POLICY=PASSIVE PYTHONPATH=. .venv/bin/python bench/cpu_profile.py \\
+        --out bench/results/cpu/cpu_profile.json
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cpu_speed as CS  # noqa: E402
+
+# (kind, substrings of the op name); the first match wins, so the specific kinds come first
+KINDS = [
+    ("conv backward", ("convolution_backward",)),
+    ("conv forward", ("mkldnn_convolution", "_convolution", "conv2d", "onednn.qconv", "mkldnn._convolution")),
+    ("batchnorm", ("batch_norm",)),
+    ("activation", ("threshold_backward", "relu", "clamp_min", "leaky", "gelu", "elu", "sigmoid", "tanh")),
+    ("pooling", ("pool",)),
+    ("matmul", ("addmm", "aten::mm", "linear", "bmm", "matmul")),
+    ("optimizer", ("Optimizer", "_foreach", "sgd", "adam")),
+    ("fused (Inductor)", ("cpp_fused", "graph_", "CompiledFunction", "Torch-Compiled")),
+    ("add and other element-wise", ("add", "mul", "div", "sub", "fill_", "zero_", "where", "sum")),
+    ("copies and layout", ("copy_", "_to_copy", "contiguous", "clone", "empty", "cat", "to")),
+]
+
+
+def kind_of(name: str) -> str:
+    low = name.lower()
+    for kind, keys in KINDS:
+        if any(k.lower() in low for k in keys):
+            return kind
+    return "other"
+
+
+def profile_step(row: Dict[str, Any], compiled: bool, steps: int) -> Dict[str, Any]:
+    """ms per step by kind, and per convolution shape (forward, backward), of our bf16 step."""
+    step = CS.ours_contender(row, "bf16", "default" if compiled else "")
+    for _ in range(2):
+        step()  # warm-up (and, compiled, the compilation)
+    t0 = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(steps):
+            step()
+    wall_ms = (time.perf_counter() - t0) * 1e3 / steps
+    kinds: Dict[str, float] = collections.Counter()
+    convs: Dict[str, Dict[str, float]] = collections.defaultdict(dict)
+    for e in prof.key_averages(group_by_input_shape=True):
+        ms = e.self_cpu_time_total / 1e3 / steps
+        kind = kind_of(e.key)
+        kinds[kind] += ms
+        if kind in ("conv forward", "conv backward") and e.input_shapes and len(e.input_shapes[0]) == 4:
+            x = e.input_shapes[0] if kind == "conv forward" else e.input_shapes[1]   # the conv's input
+            w = e.input_shapes[1] if kind == "conv forward" else e.input_shapes[2]   # (O, C, k, k)
+            if len(w) != 4:
+                continue
+            name = f"{x[1]}->{w[0]} k{w[2]} @ {x[2]}x{x[3]}"
+            convs[name][kind] = convs[name].get(kind, 0.0) + ms
+            convs[name]["input"], convs[name]["weight"] = x, w
+    total = sum(kinds.values())
+    return {"wall_ms_per_step": wall_ms, "profiled_ms_per_step": total,
+            "kinds_ms": dict(sorted(kinds.items(), key=lambda kv: -kv[1])), "convs": convs}
+
+
+def conv_rates(convs: Dict[str, Dict[str, Any]], batch: int) -> List[Dict[str, Any]]:
+    """Per conv shape: ms and TFLOP/s of its forward and backward (twice the forward's FLOPs).
+    The FLOPs assume stride 1 (the output map as large as the input): a strided conv's rate
+    reads too high by the stride squared, so the rates rank the stride-1 layers."""
+    out = []
+    for name, c in convs.items():
+        x, w = c["input"], c["weight"]
+        flops = 2.0 * batch * w[0] * w[1] * w[2] * w[3] * x[2] * x[3]
+        fwd, bwd = c.get("conv forward", 0.0), c.get("conv backward", 0.0)
+        out.append({"conv": name, "forward_ms": fwd, "backward_ms": bwd,
+                    "forward_tflops": flops / (fwd * 1e-3) / 1e12 if fwd else None,
+                    "backward_tflops": 2 * flops / (bwd * 1e-3) / 1e12 if bwd else None})
+    return sorted(out, key=lambda r: -(r["forward_ms"] + r["backward_ms"]))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", default=["simp_res9", "vgg_a", "alexnet_fmnist"])
+    p.add_argument("--steps", type=int, default=3, help="profiled steps per model and mode")
+    p.add_argument("--no-compile", action="store_true", help="profile the eager step only")
+    p.add_argument("--out", help="write the profile as JSON here")
+    a = p.parse_args(argv)
+    rows = {r["model"]: r for r in CS.plan_rows()}
+    unknown = [m for m in a.models if m not in rows]
+    if unknown:
+        p.error(f"not a model of the full plan: {', '.join(unknown)} (choose from {', '.join(sorted(rows))})")
+    out = []
+    for m in a.models:
+        r = rows[m]
+        entry = {"model": m, "batch": r["batch"], "dataset": r["dataset"], "modes": {}}
+        for mode in ("eager",) + (() if a.no_compile else ("compiled",)):
+            prof = profile_step(r, mode == "compiled", a.steps)
+            prof["conv_rates"] = conv_rates(prof.pop("convs"), r["batch"])
+            entry["modes"][mode] = prof
+            share = {k: v / prof["profiled_ms_per_step"] for k, v in prof["kinds_ms"].items()}
+            print(f"{m} ({mode}): {prof['wall_ms_per_step']:.0f} ms a step; "
+                  + ", ".join(f"{k} {s:.0%}" for k, s in share.items() if s >= 0.02), flush=True)
+            for c in prof["conv_rates"][:4]:
+                rate = lambda v: "-" if v is None else f"{v:.2f}"
+                print(f"    {c['conv']:24} fwd {c['forward_ms']:6.1f} ms ({rate(c['forward_tflops'])} TFLOP/s)"
+                      f"  bwd {c['backward_ms']:6.1f} ms ({rate(c['backward_tflops'])} TFLOP/s)")
+        out.append(entry)
+    from cnnreport.core.hardware import cpu_capability
+    payload = {"cpu_capability": cpu_capability(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+               "rows": out, "time": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(payload, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
