@@ -29,25 +29,38 @@ from torch.profiler import ProfilerActivity, profile
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cpu_speed as CS  # noqa: E402
 
-# (kind, substrings of the op name); the first match wins, so the specific kinds come first
-KINDS = [
-    ("conv backward", ("convolution_backward",)),
-    ("conv forward", ("mkldnn_convolution", "_convolution", "conv2d", "onednn.qconv", "mkldnn._convolution")),
-    ("batchnorm", ("batch_norm",)),
-    ("activation", ("threshold_backward", "relu", "clamp_min", "leaky", "gelu", "elu", "sigmoid", "tanh")),
-    ("pooling", ("pool",)),
-    ("matmul", ("addmm", "aten::mm", "linear", "bmm", "matmul")),
-    ("optimizer", ("Optimizer", "_foreach", "sgd", "adam")),
-    ("fused (Inductor)", ("cpp_fused", "graph_", "CompiledFunction", "Torch-Compiled")),
-    ("add and other element-wise", ("add", "mul", "div", "sub", "fill_", "zero_", "where", "sum")),
-    ("copies and layout", ("copy_", "_to_copy", "contiguous", "clone", "empty", "cat", "to")),
-]
+# kind -> aten op names (without "aten::" and a trailing "_" of the in-place form)
+ATEN_KINDS = {
+    "conv forward": {"mkldnn_convolution", "_convolution", "convolution", "conv2d"},
+    "conv backward": {"convolution_backward"},
+    "batchnorm": {"native_batch_norm", "native_batch_norm_backward", "batch_norm", "_batch_norm_impl_index",
+                  "_native_batch_norm_legit", "_native_batch_norm_legit_functional", "batch_norm_backward"},
+    "activation": {"relu", "threshold_backward", "clamp_min", "leaky_relu", "leaky_relu_backward", "gelu",
+                   "gelu_backward", "elu", "elu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward"},
+    "pooling": {"max_pool2d_with_indices", "max_pool2d_with_indices_backward", "adaptive_avg_pool2d",
+                "_adaptive_avg_pool2d", "_adaptive_avg_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"},
+    "matmul": {"mm", "addmm", "bmm", "linear", "matmul"},
+    "loss": {"_log_softmax", "_log_softmax_backward_data", "nll_loss_forward", "nll_loss_backward",
+             "mse_loss", "mse_loss_backward", "cross_entropy_loss"},
+    "add and other element-wise": {"add", "mul", "div", "sub", "fill", "zero", "where", "sum", "scatter_reduce",
+                                   "lerp", "addcmul", "addcdiv", "sqrt", "neg"},
+    "copies and layout": {"copy", "_to_copy", "contiguous", "clone", "empty", "empty_strided", "cat", "to",
+                          "as_strided", "view", "permute"},
+}
+# other profiler events by a part of their name: the optimizer's and Inductor's own
+NAMED_KINDS = [("optimizer", ("Optimizer.", "_foreach_", "_fused_sgd", "_fused_adam")),
+               ("fused (Inductor)", ("CompiledFxGraph", "cpp_fused", "CompiledFunction", "Torch-Compiled"))]
 
 
 def kind_of(name: str) -> str:
-    low = name.lower()
-    for kind, keys in KINDS:
-        if any(k.lower() in low for k in keys):
+    """The kind of a profiler event: an aten op by its name, else by a part of the name."""
+    if name.startswith("aten::"):
+        base = name[len("aten::"):]
+        for kind, ops in ATEN_KINDS.items():
+            if base in ops or base.rstrip("_") in ops:
+                return kind
+    for kind, parts in NAMED_KINDS:
+        if any(part in name for part in parts):
             return kind
     return "other"
 
@@ -63,11 +76,13 @@ def profile_step(row: Dict[str, Any], compiled: bool, steps: int) -> Dict[str, A
             step()
     wall_ms = (time.perf_counter() - t0) * 1e3 / steps
     kinds: Dict[str, float] = collections.Counter()
+    ops: Dict[str, float] = collections.Counter()
     convs: Dict[str, Dict[str, float]] = collections.defaultdict(dict)
     for e in prof.key_averages(group_by_input_shape=True):
         ms = e.self_cpu_time_total / 1e3 / steps
         kind = kind_of(e.key)
         kinds[kind] += ms
+        ops[e.key] += ms
         if kind in ("conv forward", "conv backward") and e.input_shapes and len(e.input_shapes[0]) == 4:
             x = e.input_shapes[0] if kind == "conv forward" else e.input_shapes[1]   # the conv's input
             w = e.input_shapes[1] if kind == "conv forward" else e.input_shapes[2]   # (O, C, k, k)
@@ -78,13 +93,14 @@ def profile_step(row: Dict[str, Any], compiled: bool, steps: int) -> Dict[str, A
             convs[name]["input"], convs[name]["weight"] = x, w
     total = sum(kinds.values())
     return {"wall_ms_per_step": wall_ms, "profiled_ms_per_step": total,
-            "kinds_ms": dict(sorted(kinds.items(), key=lambda kv: -kv[1])), "convs": convs}
+            "kinds_ms": dict(sorted(kinds.items(), key=lambda kv: -kv[1])),
+            "ops_ms": {k: v for k, v in ops.most_common(30)}, "convs": convs}
 
 
 def conv_rates(convs: Dict[str, Dict[str, Any]], batch: int) -> List[Dict[str, Any]]:
     """Per conv shape: ms and TFLOP/s of its forward and backward (twice the forward's FLOPs).
-    The FLOPs assume stride 1 (the output map as large as the input): a strided conv's rate
-    reads too high by the stride squared, so the rates rank the stride-1 layers."""
+    The FLOPs assume the output map as large as the input (stride 1, "same" padding): a
+    strided conv's rate reads too high by the stride squared, an unpadded one's a little high."""
     out = []
     for name, c in convs.items():
         x, w = c["input"], c["weight"]

@@ -58,3 +58,52 @@ def test_layouts_table_names_the_best_layout_and_its_gains():
     r = t.iloc[0]
     assert r["best"] == "2 jobs x 1 thread" and r["best vs ours eager"] == 1.4 and r["best vs plain fp32"] == 1.2
     assert r["compile img/s"] == 160 and SP.layouts_table({}).empty
+
+
+def _row(model, plain32, plain16, ours16, layouts=None, ref=None):
+    r = {"model": model, "batch": 128, "runs": 3,
+         "images_per_s": {"plain_fp32": plain32, "plain_bf16": plain16, "ours_fp32": plain32, "ours_bf16": ours16},
+         "tflops": {"plain_fp32": 0.1, "plain_bf16": 0.2, "ours_fp32": 0.1, "ours_bf16": 0.3}}
+    if layouts:
+        r.update(layouts=layouts, best_layout=max(layouts, key=layouts.get))
+    if ref:
+        r["conv_reference_tflops"] = ref
+    return r
+
+
+def test_a_rows_own_conv_reference_wins_over_the_files():
+    t = SP.precision_table({"conv_reference_tflops": {"bf16": 1.0},
+                            "rows": [_row("a", 100, 200, 300), _row("b", 100, 200, 300, ref={"bf16": 0.6})]})
+    assert list(t["of conv rate"]) == [0.3, 0.5]
+
+
+def test_targets_read_the_best_layout_within_its_own_run_and_can_fail():
+    precision = {"conv_reference_tflops": {"bf16": 1.0},
+                 "rows": [_row("simp_res9", 200, 600, 700), _row("alexnet_fmnist", 500, 1800, 1850),
+                          _row("vgg_a", 300, 500, 500)]}
+    # the best run timed simp_res9 apart, with its own plain loops: its ratios come from that run
+    best = {"rows": [_row("simp_res9", 250, 500, 700, layouts={"eager, 1 process": 700, "compile": 1000})]}
+    t = SP.targets_table(precision, best).set_index("model")
+    assert t.loc["simp_res9", "best img/s"] == 1000 and t.loc["simp_res9", "layout"] == "compile"
+    assert t.loc["simp_res9", "vs plain fp32"] == 4.0 and bool(t.loc["simp_res9", "3x fp32 met"])
+    assert t.loc["simp_res9", "vs plain bf16"] == 2.0 and t.loc["simp_res9", "2x bf16 met"] is True
+    assert t.loc["vgg_a", "vs plain fp32"] == 1.67 and not t.loc["vgg_a", "3x fp32 met"]
+    assert t.loc["vgg_a", "2x bf16 met"] is False
+    assert t.loc["alexnet_fmnist", "layout"] == "eager, 1 process" and t.loc["alexnet_fmnist", "2x bf16 met"] == ""
+    assert SP.targets_table({}, {}).empty
+
+
+PROFILE = {"rows": [{"model": "vgg_a", "modes": {"eager": {
+    "wall_ms_per_step": 270.4, "profiled_ms_per_step": 200.0,
+    "kinds_ms": {"conv backward": 120.0, "conv forward": 60.0, "pooling": 18.0, "other": 1.0, "optimizer": 1.0},
+    "conv_rates": [{"conv": "512->512 k3 @ 2x2", "forward_ms": 20.0, "backward_ms": 75.0,
+                    "forward_tflops": 0.12, "backward_tflops": 0.06}]}}}]}
+
+
+def test_profile_table_gives_shares_and_sums_the_small_kinds():
+    t = SP.profile_table(PROFILE)
+    r = t.iloc[0]
+    assert r["ms a step"] == 270 and r["conv backward"] == "60%" and r["pooling"] == "9%"
+    assert r["rest"] == "1%" and "other" not in t.columns  # 0.5% + 0.5%, each under 2%
+    assert SP.slowest_convs(PROFILE, "vgg_a")[0]["backward_tflops"] == 0.06
+    assert SP.slowest_convs(PROFILE, "vgg_a", mode="compiled") == [] and SP.profile_table({}).empty

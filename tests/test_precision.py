@@ -67,3 +67,36 @@ def test_both_cpu_paths_train_and_say_so(tiny, precision):
 def test_precision_is_not_part_of_the_key():
     cfg = RunConfig(**SMALL)
     assert cfg.key() == cfg.replace(precision="bf16").key() == cfg.replace(precision="fp32").key()
+
+
+def _failing_compiler(model):
+    """A stand-in for torch.compile whose compiled model raises as Inductor does without a
+    C++ compiler: the error type lives in a torch._inductor module."""
+    err = type("CppCompileError", (RuntimeError,), {"__module__": "torch._inductor.exc"})
+
+    def compiled(x):
+        raise err("no working C++ compiler found")
+    return compiled
+
+
+def test_a_failed_compile_trains_eagerly_and_says_so(tiny, monkeypatch):
+    monkeypatch.setattr(torch, "compile", _failing_compiler)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed"):
+        r = fit(dict(SMALL, compile=True), progress=False, data=tiny)
+    eager = fit(dict(SMALL), progress=False, data=tiny)
+    assert r.status == "ok" and "CppCompileError" in r.environment["compile_failed"]
+    assert r.history["train_loss"] == eager.history["train_loss"]  # the same run, trained eagerly
+    assert "compile_failed" not in eager.environment
+
+
+def test_an_error_of_the_model_itself_is_not_hidden_by_the_fallback():
+    from cnnreport.training.setup import CompiledOrEager
+
+    def compiler(model):
+        def compiled(x):
+            raise ValueError("shape mismatch in the model")
+        return compiled
+    step = CompiledOrEager(torch.nn.Identity(), compiler)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        step(torch.zeros(1))
+    assert step.failed is None

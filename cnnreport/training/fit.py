@@ -161,6 +161,8 @@ def _result(ts: TrainState, total_start: float) -> Result:
     }
     if dev.type == "cpu":
         res.environment["cpu_flags"] = cpu_flags()
+    if s.compile_failed:
+        res.environment["compile_failed"] = s.compile_failed
     return res
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Tuple
 
@@ -45,6 +46,34 @@ def autocast_for(device: torch.device, precision: str) -> Autocast:
     return contextlib.nullcontext
 
 
+def _is_compile_error(e: BaseException) -> bool:
+    """True for an error raised by Dynamo or Inductor while compiling (no C++ compiler, an
+    unsupported op, a backend failure on another torch version), not by the model itself."""
+    return any(type(c).__module__.startswith(("torch._dynamo", "torch._inductor"))
+               for c in (e, e.__cause__) if c is not None)
+
+
+class CompiledOrEager:
+    """The training step's model under ``torch.compile``, or the eager model where compiling
+    fails: the first call compiles; a compile error is warned about once, kept in ``.failed``
+    (the result's environment records it) and the run goes on eagerly with the same weights."""
+
+    def __init__(self, model: torch.nn.Module, compiler: Optional[Callable[[torch.nn.Module], Any]] = None):
+        self.model, self.failed = model, None
+        self._compiled = (compiler or torch.compile)(model)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.failed is None:
+            try:
+                return self._compiled(x)
+            except Exception as e:  # noqa: BLE001 - only a compile error falls back
+                if not _is_compile_error(e):
+                    raise
+                self.failed = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+                warnings.warn(f"torch.compile failed ({self.failed}); training eagerly instead", RuntimeWarning)
+        return self.model(x)
+
+
 def normalization(cfg: RunConfig, ds: D.Dataset) -> Tuple[tuple, tuple]:
     """Per-channel (mean, std): 0.5/0.5 when a report used that, else the dataset's known
     statistics, else those of its training images."""
@@ -79,7 +108,7 @@ class Setup:
     device: torch.device
     dataset: D.Dataset
     model: torch.nn.Module           # the module whose weights are saved and evaluated
-    step_model: torch.nn.Module      # what the training step calls (``model`` or its compiled form)
+    step_model: Callable[[torch.Tensor], torch.Tensor]  # what the step calls: ``model`` or CompiledOrEager
     optimizer: torch.optim.Optimizer
     schedule: Schedule
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits (B, K), labels (B,)) -> scalar
@@ -97,6 +126,11 @@ class Setup:
     @property
     def steps_per_epoch(self) -> int:
         return len(self.train_loader)
+
+    @property
+    def compile_failed(self) -> Optional[str]:
+        """Why ``torch.compile`` fell back to eager in this run, if it did."""
+        return getattr(self.step_model, "failed", None)
 
     @property
     def bf16(self) -> bool:
@@ -144,7 +178,7 @@ def build_setup(cfg: RunConfig, ds: D.Dataset, device: Optional[torch.device] = 
     opt = OPTIMIZERS.build(cfg.optimizer, model.parameters(), **opt_kw)
     sched = SCHEDULES.build(cfg.schedule, opt, cfg.lr, cfg.epochs, len(train_loader), **cfg.schedule_args)
     return Setup(cfg=cfg, key=cfg.key(), device=device, dataset=ds, model=model,
-                 step_model=torch.compile(model) if cfg.compile else model, optimizer=opt,
+                 step_model=CompiledOrEager(model) if cfg.compile else model, optimizer=opt,
                  schedule=sched, loss_fn=LOSSES.build(cfg.loss, **cfg.loss_args),
                  autocast=autocast_for(device, cfg.precision), channels_last=channels_last,
                  train_loader=train_loader, val_loader=val_loader, test_loader=test_loader,
