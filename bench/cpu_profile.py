@@ -8,7 +8,8 @@ eager and under ``torch.compile``.  Each op's self CPU time goes to one kind: co
 pooling, matrix products, the optimizer, copies and layout changes, Inductor's fused
 kernels (compiled steps only) and the rest.  The second table gives, for the model's
 convolution shapes, the time and TFLOP/s of each shape's forward and backward: it shows
-which layers keep the matrix units idle.
+which layers keep the matrix units idle.  The third times the 3x3 layers of ``vgg_a``'s small
+maps two ways, oneDNN's convolution and the same product as one im2col matrix product.
 
     OMP_WAIT_POLICY=PASSIVE PYTHONPATH=. .venv/bin/python bench/cpu_profile.py \\
         --out bench/results/cpu/cpu_profile.json
@@ -112,6 +113,49 @@ def conv_rates(convs: Dict[str, Dict[str, Any]], batch: int) -> List[Dict[str, A
     return sorted(out, key=lambda r: -(r["forward_ms"] + r["backward_ms"]))
 
 
+def im2col_conv(x: torch.Tensor, w: torch.Tensor, pad: int) -> torch.Tensor:
+    """A stride-1 convolution as one matrix product over gathered patches, channels-last:
+    (B*H*W, k*k*C) @ (k*k*C, O).  The same FLOPs as oneDNN's convolution, but one large GEMM
+    however small the map is."""
+    B, C, H, W = x.shape
+    O, _, k, _ = w.shape
+    xh = torch.nn.functional.pad(x.permute(0, 2, 3, 1), (0, 0, pad, pad, pad, pad))  # (B, H+2p, W+2p, C)
+    Ho, Wo = H + 2 * pad - k + 1, W + 2 * pad - k + 1
+    cols = torch.cat([xh[:, i:i + Ho, j:j + Wo, :] for i in range(k) for j in range(k)], dim=3)  # (B, Ho, Wo, k*k*C)
+    out = cols.reshape(B * Ho * Wo, k * k * C) @ w.permute(0, 2, 3, 1).reshape(O, k * k * C).t()  # (B*Ho*Wo, O)
+    return out.view(B, Ho, Wo, O).permute(0, 3, 1, 2)
+
+
+# (batch, in channels, out channels, map side) of the 3x3 layers on small maps in vgg_a
+SMALL_MAPS = [(128, 512, 512, 2), (128, 512, 512, 4), (128, 256, 512, 4), (128, 256, 256, 8)]
+
+
+def small_maps(rounds: int = 3) -> List[Dict[str, Any]]:
+    """Forward + backward of a bf16 3x3 convolution on a small map: oneDNN's kernel against
+    :func:`im2col_conv`, interleaved, ms and TFLOP/s of each (best of ``rounds``)."""
+    out = []
+    for B, C, O, H in SMALL_MAPS:
+        conv = torch.nn.Conv2d(C, O, 3, padding=1, bias=False).to(memory_format=torch.channels_last)
+        x = torch.randn(B, C, H, H).contiguous(memory_format=torch.channels_last).requires_grad_()
+        ways = {"onednn": lambda: conv(x), "im2col": lambda: im2col_conv(x, conv.weight, 1)}
+        best = {k: float("inf") for k in ways}
+        for r in range(rounds + 1):  # the first round warms up
+            for k, f in ways.items():
+                t0 = time.perf_counter()
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    y = f()
+                y.float().sum().backward()
+                if r:
+                    best[k] = min(best[k], time.perf_counter() - t0)
+        flops = 3 * 2.0 * B * C * O * 9 * H * H  # forward and a backward of twice its work
+        out.append({"conv": f"{C}->{O} k3 @ {H}x{H}", "batch": B,
+                    **{f"{k}_ms": v * 1e3 for k, v in best.items()},
+                    **{f"{k}_tflops": flops / v / 1e12 for k, v in best.items()}})
+        print(f"  {out[-1]['conv']:22} oneDNN {best['onednn'] * 1e3:6.1f} ms, im2col GEMM "
+              f"{best['im2col'] * 1e3:6.1f} ms ({best['onednn'] / best['im2col']:.2f}x)", flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=["simp_res9", "vgg_a", "alexnet_fmnist"])
@@ -140,8 +184,9 @@ def main(argv=None) -> int:
                       f"  bwd {c['backward_ms']:6.1f} ms ({rate(c['backward_tflops'])} TFLOP/s)")
         out.append(entry)
     from cnnreport.core.hardware import cpu_capability
+    print("3x3 convolutions on small maps, forward + backward in bf16:")
     payload = {"cpu_capability": cpu_capability(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-               "rows": out, "time": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+               "rows": out, "small_maps": small_maps(), "time": time.strftime("%Y-%m-%d %H:%M:%S %z")}
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(payload, indent=1) + "\n")

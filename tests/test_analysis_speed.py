@@ -58,6 +58,7 @@ def test_layouts_table_names_the_best_layout_and_its_gains():
     r = t.iloc[0]
     assert r["best"] == "2 jobs x 1 thread" and r["best vs ours eager"] == 1.4 and r["best vs plain fp32"] == 1.2
     assert r["compile img/s"] == 160 and SP.layouts_table({}).empty
+    assert r["compile, 2 jobs x 1 thread img/s"] == "not timed"
 
 
 def _row(model, plain32, plain16, ours16, layouts=None, ref=None):
@@ -107,3 +108,11 @@ def test_profile_table_gives_shares_and_sums_the_small_kinds():
     assert r["rest"] == "1%" and "other" not in t.columns  # 0.5% + 0.5%, each under 2%
     assert SP.slowest_convs(PROFILE, "vgg_a")[0]["backward_tflops"] == 0.06
     assert SP.slowest_convs(PROFILE, "vgg_a", mode="compiled") == [] and SP.profile_table({}).empty
+
+
+def test_small_maps_table_compares_the_two_ways():
+    prof = {"small_maps": [{"conv": "512->512 k3 @ 2x2", "batch": 128, "onednn_ms": 90.0, "im2col_ms": 30.0,
+                            "onednn_tflops": 0.08, "im2col_tflops": 0.24}]}
+    r = SP.small_maps_table(prof).iloc[0]
+    assert r["oneDNN / im2col time"] == 3.0 and r["im2col TFLOP/s"] == 0.24
+    assert SP.small_maps_table({}).empty

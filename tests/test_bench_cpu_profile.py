@@ -27,3 +27,10 @@ def test_a_step_profiles_into_kinds_and_conv_rates():
     rates = cpu_profile.conv_rates(prof["convs"], row["batch"])
     assert {r["conv"] for r in rates} == {"1->6 k5 @ 28x28", "6->16 k5 @ 12x12"}, rates
     assert all(r["forward_tflops"] > 0 for r in rates)
+
+
+def test_the_im2col_convolution_computes_the_same_as_the_convolution():
+    import torch
+    conv = torch.nn.Conv2d(8, 16, 3, padding=1, bias=False)
+    x = torch.randn(4, 8, 5, 5)
+    torch.testing.assert_close(cpu_profile.im2col_conv(x, conv.weight, 1), conv(x), rtol=1e-4, atol=1e-5)

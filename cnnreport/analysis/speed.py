@@ -86,6 +86,10 @@ def precision_table(benchmark: Mapping[str, Any]):
     return pd.DataFrame(rows)
 
 
+# the layouts ``bench/cpu_speed.py --best`` can time; an older file may lack the last ones
+LAYOUTS = ("compile", "compile max-autotune", "2 jobs x 1 thread", "compile, 2 jobs x 1 thread", "eager, 1 process")
+
+
 def layouts_table(benchmark: Mapping[str, Any]):
     """``bench/cpu_speed.py --best``'s file as a DataFrame: per model, images/s of the whole
     machine in each layout it timed (eager one process, compiled steps, one-thread jobs side by
@@ -101,6 +105,7 @@ def layouts_table(benchmark: Mapping[str, Any]):
         ips = r["images_per_s"]
         row = {"model": r["model"], "batch": r["batch"]}
         row.update({f"{k} img/s": round(v) for k, v in lay.items()})
+        row.update({f"{k} img/s": "not timed" for k in LAYOUTS if k not in lay})
         row["best"] = r["best_layout"]
         row["best vs plain fp32"] = round(lay[r["best_layout"]] / ips["plain_fp32"], 2)
         row["best vs ours eager"] = round(lay[r["best_layout"]] / ips[auto], 2)
@@ -174,4 +179,16 @@ def targets_table(precision: Mapping[str, Any], best: Mapping[str, Any]):
                      "vs plain bf16": round(vs16, 2),
                      "2x bf16 met": "" if need16 is None else bool(vs16 >= need16),
                      "of conv rate": round(r["tflops"][auto] / peak, 2) if peak else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def small_maps_table(profile: Mapping[str, Any]):
+    """``bench/cpu_profile.py``'s small-map convolutions: per shape, forward + backward ms and
+    TFLOP/s of oneDNN's convolution and of the im2col matrix product, and their ratio (> 1: the
+    matrix product is faster).  Empty when not measured."""
+    import pandas as pd
+    rows = [{"conv": r["conv"], "oneDNN ms": round(r["onednn_ms"], 1), "oneDNN TFLOP/s": round(r["onednn_tflops"], 2),
+             "im2col ms": round(r["im2col_ms"], 1), "im2col TFLOP/s": round(r["im2col_tflops"], 2),
+             "oneDNN / im2col time": round(r["onednn_ms"] / r["im2col_ms"], 2)}
+            for r in profile.get("small_maps", [])]
     return pd.DataFrame(rows)
