@@ -58,7 +58,12 @@ def test_layouts_table_names_the_best_layout_and_its_gains():
     r = t.iloc[0]
     assert r["best"] == "2 jobs x 1 thread" and r["best vs ours eager"] == 1.4 and r["best vs plain fp32"] == 1.2
     assert r["compile img/s"] == 160 and SP.layouts_table({}).empty
-    assert r["compile, 2 jobs x 1 thread img/s"] == "not timed"
+    assert "compile, 2 jobs x 1 thread img/s" not in t.columns  # no row timed it
+    both = dict(row, model="vgg_a", layouts={**row["layouts"], "compile, 2 jobs x 1 thread": 220.0},
+                best_layout="compile, 2 jobs x 1 thread")
+    t2 = SP.layouts_table({"cpu_capability": "none", "rows": [row, both]}).set_index("model")
+    assert t2.loc["alexnet_fmnist", "compile, 2 jobs x 1 thread img/s"] == "not timed"
+    assert t2.loc["vgg_a", "compile, 2 jobs x 1 thread img/s"] == 220
 
 
 def _row(model, plain32, plain16, ours16, layouts=None, ref=None):

@@ -86,10 +86,6 @@ def precision_table(benchmark: Mapping[str, Any]):
     return pd.DataFrame(rows)
 
 
-# the layouts ``bench/cpu_speed.py --best`` can time; an older file may lack the last ones
-LAYOUTS = ("compile", "compile max-autotune", "2 jobs x 1 thread", "compile, 2 jobs x 1 thread", "eager, 1 process")
-
-
 def layouts_table(benchmark: Mapping[str, Any]):
     """``bench/cpu_speed.py --best``'s file as a DataFrame: per model, images/s of the whole
     machine in each layout it timed (eager one process, compiled steps, one-thread jobs side by
@@ -98,6 +94,7 @@ def layouts_table(benchmark: Mapping[str, Any]):
     import pandas as pd
     auto = auto_column(benchmark)
     rows = []
+    timed = {k: None for r in benchmark.get("rows", []) for k in (r.get("layouts") or {})}  # every layout, in order
     for r in benchmark.get("rows", []):
         lay = r.get("layouts")
         if not lay:
@@ -105,13 +102,12 @@ def layouts_table(benchmark: Mapping[str, Any]):
         ips = r["images_per_s"]
         row = {"model": r["model"], "batch": r["batch"]}
         row.update({f"{k} img/s": round(v) for k, v in lay.items()})
-        row.update({f"{k} img/s": "not timed" for k in LAYOUTS if k not in lay})
+        row.update({f"{k} img/s": "not timed" for k in timed if k not in lay})
         row["best"] = r["best_layout"]
         row["best vs plain fp32"] = round(lay[r["best_layout"]] / ips["plain_fp32"], 2)
         row["best vs ours eager"] = round(lay[r["best_layout"]] / ips[auto], 2)
         rows.append(row)
     return pd.DataFrame(rows)
-
 
 
 def profile_table(profile: Mapping[str, Any], min_share: float = 0.02):

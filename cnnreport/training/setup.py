@@ -69,7 +69,8 @@ class CompiledOrEager:
             except Exception as e:  # noqa: BLE001 - only a compile error falls back
                 if not _is_compile_error(e):
                     raise
-                self.failed = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+                first_line = next(iter(str(e).splitlines()), "")
+                self.failed = f"{type(e).__name__}: {first_line[:200]}"
                 warnings.warn(f"torch.compile failed ({self.failed}); training eagerly instead", RuntimeWarning)
         return self.model(x)
 
