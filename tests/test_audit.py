@@ -107,3 +107,66 @@ def test_the_summary_counts_rows_per_report_and_outcome():
     text = summary_sentence(counts, "full")
     assert "4 rows. Held: 1; did not hold: 1; inconclusive at our seeds: 0" in text and "002 1/1/0/0" in text
     assert "No chapter" in summary_sentence(outcome_counts([]), "quick")
+
+
+def _seeds(n_stored: int, n_planned: int = 3, acc: float = 0.9, model: str = "alexnet_fmnist"):
+    """One run's seeds: the first ``n_stored`` trained, the rest pending."""
+    return [Result(key=f"{model}{s}", config={"model": model, "seed": s},
+                   **({"test_acc": acc} if s < n_stored else {"status": "pending"})) for s in range(n_planned)]
+
+
+def _noise_lookup(report, models):
+    return S.noise([[90.0, 90.2, 89.8], [91.0, 91.3, 90.9]], source="noise runs 2, 15")
+
+
+def test_a_number_is_judged_on_its_first_seed_while_the_others_train():
+    a = Audit("hyperparams", "full", noise_lookup=_noise_lookup)
+    run = _seeds(1)
+    row = a.number("002", "acc", 90.3, [90.0], 1.0, needs=run)
+    assert row.verdict == REPRODUCED and row.seeds_waiting == 2
+    assert "interim, on 1 of 3 seed runs" in row.reason and "--chapters hyperparams" in row.reason
+    far = a.number("002", "acc", 94.0, [90.0], 1.0, needs=run)
+    assert far.verdict == NOT_REPRODUCED and far.seeds_waiting == 2
+    # once every seed is stored the row is no longer interim
+    assert a.number("002", "acc", 90.3, [90.0, 90.1, 89.9], 1.0, needs=_seeds(3)).seeds_waiting == 0
+
+
+def test_an_interim_verdict_needs_a_seed_of_every_run_and_known_noise():
+    a = Audit("hyperparams", "full", noise_lookup=_noise_lookup)
+    better, worse = _seeds(1, model="vgg_fmnist"), _seeds(0)
+    row = a.compare("002", "A > B", ("A", [92.0]), ("B", []), needs=[better, worse])
+    assert row.verdict == PENDING and row.seeds_waiting == 0 and "waits for 5 run(s)" in row.reason
+    held = a.compare("002", "A > B", ("A", [95.0]), ("B", [90.0]), needs=[better, _seeds(1)])
+    assert held.verdict == HOLDS and held.seeds_waiting == 4
+    unknown = Audit("hyperparams", "full", noise_lookup=lambda r, m: S.noise([], source="noise runs"))
+    row = unknown.number("002", "acc", 90.3, [90.0], 1.0, needs=_seeds(1))
+    assert row.verdict == PENDING and row.seeds_waiting == 0
+
+
+def test_two_seeds_stored_judge_on_their_own_spread():
+    a = Audit("hyperparams", "full")   # no noise lookup: two seeds need none
+    row = a.number("002", "acc", 90.0, [89.9, 90.1], 5.0, needs=_seeds(2))
+    assert row.verdict == REPRODUCED and row.seeds_waiting == 1 and "interim, on 2 of 3" in row.reason
+
+
+def test_curve_rules_and_shortened_profiles_wait_for_every_seed():
+    a = Audit("hyperparams", "full", noise_lookup=_noise_lookup)
+    found = V.Verdict(HOLDS, "rise 3% vs 9%", "", 1)
+    row = a.verdict("002", "converges better", "(curves)", found, needs=_seeds(1))   # no noise: a curve's shape
+    assert row.verdict == PENDING and row.measured.endswith("(partial)")
+    assert a.verdict("002", "c", "x", found, needs=_seeds(1), noise=_noise_lookup("002", [])).verdict == HOLDS
+    quick = Audit("hyperparams", "quick", noise_lookup=_noise_lookup)
+    assert quick.number("002", "acc", 90.3, [90.0], 1.0, needs=_seeds(1)).verdict == PENDING
+
+
+def test_the_summary_counts_interim_rows_and_rows_round_trip_them(tmp_path):
+    from cnnreport.pages.audit import interim_rows, outcome_counts, summary_sentence
+    a = Audit("hyperparams", "full", noise_lookup=_noise_lookup)
+    a.number("002", "acc", 90.3, [90.0], 1.0, needs=_seeds(1))
+    a.number("002", "acc", 90.3, [90.0, 90.1, 89.9], 1.0, needs=_seeds(3))
+    a.save(tmp_path)
+    rows = load_rows(tmp_path)
+    assert interim_rows(rows) == 1 and [r.seeds_waiting for r in rows] == [2, 0]
+    text = summary_sentence(outcome_counts(rows), "full", interim_rows(rows))
+    assert "1 of the judged rows are interim" in text
+    assert "interim" not in summary_sentence(outcome_counts(rows), "full")

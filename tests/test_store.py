@@ -182,3 +182,12 @@ def test_archive_moves_numpy_results_and_refuses_a_forged_one(tmp_path):
     assert not left_out and report.merged == [f"scratch/{good.name}"]
     assert [rel for rel, _ in report.refused] == [f"scratch/{forged.name}"]
     assert numpy_store.results_store(tmp_path / "b").get(src.stem) == numpy_store.results_store(FULL).get(src.stem)
+
+
+def test_seed_groups_gather_a_runs_seeds_from_nested_results():
+    from cnnreport.core.store import seed_groups
+    a = [Result(key=f"a{s}", config={"model": "m", "lr": 0.1, "seed": s}) for s in range(3)]
+    b = [Result(key="b0", config={"model": "m", "lr": 0.2, "seed": 0}, status="pending")]
+    groups = list(seed_groups({"run a": a, "run b": b}).values())
+    assert [[r.key for r in g] for g in groups] == [["a0", "a1", "a2"], ["b0"]]
+    assert seed_groups(None) == {}

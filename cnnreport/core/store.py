@@ -11,6 +11,7 @@ does not parse is an error naming it.  The root is the ``root`` argument, else
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -127,6 +128,16 @@ def flatten_results(items: Any):
     elif isinstance(items, (list, tuple)):
         for v in items:
             yield from flatten_results(v)
+
+
+def seed_groups(items: Any) -> Dict[str, List[Any]]:
+    """The results of :func:`flatten_results` grouped by run: one group per config that
+    differs only in its seed (a run's seeds), keyed by that config without the seed."""
+    groups: Dict[str, List[Any]] = {}
+    for r in flatten_results(items):
+        cfg = {k: v for k, v in (getattr(r, "config", None) or {}).items() if k != "seed"}
+        groups.setdefault(json.dumps(cfg, sort_keys=True, default=str), []).append(r)
+    return groups
 
 
 class ResultStore:

@@ -7,7 +7,9 @@ claim, a comparison, an ordering, ...), which works on 95% intervals over seeds
 are not trained yet is "pending" and names the command that computes them; at a profile
 that does not run the reports' own settings (``quick``, ``smoke``) a measured row says
 "not comparable at this profile" and still shows what was measured and what the rule
-would say.  Rows are saved as JSON under ``<results>/audit/<chapter>.json`` so the final
+would say.  At the full profile a row whose runs each have a seed stored is judged on the
+seeds stored while the others train (an *interim* verdict, :meth:`Audit.interim`), where its
+rule can judge one seed: on the spread of the report's noise runs.  Rows are saved as JSON under ``<results>/audit/<chapter>.json`` so the final
 chapter can gather them.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 from ..core import stats as S
 from ..analysis import verdicts as V
 from ..core.cache import atomic_write_bytes
-from ..core.store import flatten_results
+from ..core.store import flatten_results, seed_groups
 
 REPRODUCED, NOT_REPRODUCED = S.REPRODUCED, S.NOT_REPRODUCED
 HOLDS, CONTRADICTED, INCONCLUSIVE = S.HOLDS, S.CONTRADICTED, S.INCONCLUSIVE
@@ -48,6 +50,7 @@ class AuditRow:
     reason: str
     profile: str
     n_runs: int = 0
+    seeds_waiting: int = 0   # an interim verdict: the seed runs still to train that may change it
 
 
 mean_std = S.mean_sd  # (mean, sd) of finite values; its one home is cnnreport.core.stats
@@ -99,24 +102,55 @@ class Audit:
         return self.noise_lookup(report, models)
 
     def verdict(self, report: str, claim: str, claimed: str, found: V.Verdict, needs: Any = None,
-                needs_full: bool = True, noise: Optional[S.Noise] = None) -> AuditRow:
+                needs_full: bool = True, noise: Optional[S.Noise] = None,
+                interim: Optional[bool] = None) -> AuditRow:
         """Show a rule's :class:`~cnnreport.analysis.verdicts.Verdict` as a row: pending while
         a run in ``needs`` (or a noise run a one-seed measurement borrows) is not trained,
-        "not comparable" at a shortened profile (unless ``needs_full`` is False), else the
-        rule's outcome."""
+        unless the row can be judged on the seeds stored (:meth:`interim`; ``interim``: whether
+        the rule reads one seed against borrowed noise, by default when it was given
+        ``noise``), "not comparable" at a shortened profile (unless ``needs_full`` is False),
+        else the rule's outcome."""
         measured, reason, outcome = found.measured, found.reason, found.outcome
+        waiting = 0
         if found.outcome in _PROFILE_FREE:
             pass
         elif _any_pending(needs):
-            outcome, reason = PENDING, self.pending_reason(needs)
-            measured = "pending" if not found.n else f"{measured} (partial)"
+            waiting = self.interim(needs, found, noise, noise is not None if interim is None else interim)
+            if waiting:
+                reason = "; ".join(p for p in (reason, self.interim_reason(needs)) if p)
+            else:
+                outcome, reason = PENDING, self.pending_reason(needs)
+                measured = "pending" if not found.n else f"{measured} (partial)"
         elif needs_full and not self.comparable:
             would = "waits for noise runs" if found.outcome == PENDING else f"reads {found.outcome!r}"
             reason = f"{self.profile} profile runs shortened settings; the rule {would} here, judged only at full"
             outcome = NOT_COMPARABLE
         elif found.outcome == PENDING:
             reason = self.pending_reason(needs, noise if noise is not None else S.Noise())
-        return self._add(report, claim, claimed, measured, outcome, reason, found.n)
+        return self._add(report, claim, claimed, measured, outcome, reason, found.n, waiting)
+
+    def interim(self, needs: Any, found: V.Verdict, noise: Optional[S.Noise], reads_one_seed: bool) -> int:
+        """How many seed runs of ``needs`` an interim verdict leaves to train (0: the row
+        waits).  A row is judged before all its seeds are stored only at a comparable
+        profile, by a rule that reads one seed against borrowed noise (``reads_one_seed``; a
+        curve's shape borrows nothing and waits for its seeds), when the rule could judge
+        (``found`` is not waiting), every run in ``needs`` has a seed stored, and a run with
+        one seed stored has known ``noise`` to borrow."""
+        if not (self.comparable and reads_one_seed) or found.outcome == PENDING:
+            return 0
+        stored = [sum(not r.pending for r in g) for g in seed_groups(needs).values()]
+        if not stored or min(stored) == 0 or (min(stored) == 1 and not (noise is not None and noise.known)):
+            return 0
+        return sum(1 for r in flatten_results(needs) if r.pending)
+
+    def interim_reason(self, needs: Any) -> str:
+        """The reason's note on an interim verdict: the seeds it rests on and the command
+        that trains the others."""
+        results = list(flatten_results(needs))
+        waiting = [r for r in results if r.pending]
+        return (f"interim, on {len(results) - len(waiting)} of {len(results)} seed runs; "
+                f"{len(waiting)} still to train may change it: "
+                f"{how_to_compute(waiting, self.profile, self.chapter)}")
 
     def number(self, report: str, claim: str, claimed: float, measured: Sequence[float],
                tolerance: float, unit: str = "%", why_not: str = "", needs: Any = None,
@@ -130,7 +164,7 @@ class Audit:
         found = V.number_claim(measured, claimed, tolerance, noise, unit)
         if found.outcome == NOT_REPRODUCED and why_not:
             found = V.Verdict(found.outcome, found.measured, why_not, found.n)
-        return self.verdict(report, claim, f"{claimed:g}{unit}", found, needs, noise=noise)
+        return self.verdict(report, claim, f"{claimed:g}{unit}", found, needs, noise=noise, interim=True)
 
     def compare(self, report: str, claim: str, better: V.Named, worse: V.Named, claimed: str = "",
                 needs: Any = None, margin: float = 0.0, noise: Optional[S.Noise] = None) -> AuditRow:
@@ -138,7 +172,8 @@ class Audit:
         each a ``(label, accuracies)`` pair."""
         noise = self._noise_if_needed(report, needs, noise, better[1], worse[1])
         found = V.comparison(better, worse, noise, margin)
-        return self.verdict(report, claim, claimed or f"{better[0]} > {worse[0]}", found, needs, noise=noise)
+        return self.verdict(report, claim, claimed or f"{better[0]} > {worse[0]}", found, needs, noise=noise,
+                            interim=True)
 
     def _noise_if_needed(self, report, needs, noise, *groups):
         """``noise``, else the chapter's noise of this report when some group has one seed."""
@@ -166,9 +201,9 @@ class Audit:
         """A method flaw or self-contradiction in a report, recorded as such."""
         return self._add(report, claim, "(method)", what_we_do, FLAW, "", 0)
 
-    def _add(self, report, claim, claimed, measured, verdict, reason, n) -> AuditRow:
+    def _add(self, report, claim, claimed, measured, verdict, reason, n, waiting: int = 0) -> AuditRow:
         row = AuditRow(self.chapter, str(report), claim, claimed, measured, verdict, reason,
-                       self.profile, n)
+                       self.profile, n, waiting)
         self.rows.append(row)
         return row
 
@@ -212,9 +247,15 @@ def outcome_counts(rows: Sequence[AuditRow]):
     return counts[cols].sort_index()
 
 
-def summary_sentence(counts, profile: str) -> str:
+def interim_rows(rows: Sequence[AuditRow]) -> int:
+    """How many rows carry an interim verdict (judged while some of their seeds train)."""
+    return sum(1 for r in rows if r.seeds_waiting)
+
+
+def summary_sentence(counts, profile: str, interim: int = 0) -> str:
     """The audit in two sentences: how many claims held, did not, are inconclusive or wait,
-    in all and per report."""
+    in all and per report; ``interim``: how many of the judged rows rest on part of their
+    seeds (:func:`interim_rows`)."""
     if counts is None or not len(counts):
         return f"No chapter has saved audit rows at the {profile} profile yet."
 
@@ -230,7 +271,9 @@ def summary_sentence(counts, profile: str) -> str:
             f"did not hold: {total[1]}; inconclusive at our seeds: {total[2]}; waiting for runs: {total[3]}; "
             f"matching by construction: {other[BY_CONSTRUCTION]}; judged by eye: {other[BY_EYE]}; "
             f"not comparable at this profile: {other[NOT_COMPARABLE]}; method flaws noted: {other[FLAW]}. "
-            f"Per report (held / did not / inconclusive / waiting): {per}.")
+            + (f"{interim} of the judged rows are interim: they rest on the seeds stored so far, and "
+               f"their other seeds are still to train. " if interim else "")
+            + f"Per report (held / did not / inconclusive / waiting): {per}.")
 
 
 _COLOURS = {REPRODUCED: "#d4edda", HOLDS: "#d4edda", NOT_REPRODUCED: "#f8d7da", CONTRADICTED: "#f8d7da",
