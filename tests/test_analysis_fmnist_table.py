@@ -30,6 +30,8 @@ def test_summary_of_seeds():
     assert s["gap"] == pytest.approx((5.0 + 0.0) / 2)
     assert s["status"] == "ok" and s["note"] == "" and s["epoch_s"] == pytest.approx(3.0)
     assert math.isnan(T.summary([_run(90.0)])["acc_sd"])
+    assert s["seeds"] == "2 of 2"
+    assert T.summary([_run(90.0), Result(key="p", config={}, status="pending")])["seeds"] == "1 of 2"
 
 
 def test_summary_status_and_notes():

@@ -31,12 +31,13 @@ def summary(results: Sequence) -> Dict[str, Any]:
     """Mean over seeds of what report 002 recorded, plus our status: ``acc`` (%), ``acc_sd``,
     ``test_loss``, ``gap`` (points), ``status`` (ok, diverged or pending), ``note`` (why a
     run diverged, or that it ends at chance: last validation accuracy at most 15%) and
-    ``epoch_s`` (seconds per epoch)."""
+    ``epoch_s`` (seconds per epoch), and ``seeds``: "k of n", the seeds trained of those planned."""
     ok, div = R.done(results), [r for r in results if r.diverged]
     accs = R.accs(results, "002")
+    seeds = f"{sum(1 for r in results if not r.pending)} of {len(results)}"
     if not ok and not div:
         return {"acc": np.nan, "acc_sd": np.nan, "test_loss": np.nan, "gap": np.nan,
-                "status": "pending", "note": "", "epoch_s": np.nan}
+                "status": "pending", "note": "", "epoch_s": np.nan, "seeds": seeds}
     last_val = mean_finite([r.history["val_acc"][-1] for r in ok if r.history.get("val_acc")])
     note = div[0].reason if div else (AT_CHANCE if np.isfinite(last_val) and last_val <= 0.15 else "")
     return {"acc": float(np.mean(accs)) if accs else np.nan,
@@ -44,7 +45,8 @@ def summary(results: Sequence) -> Dict[str, Any]:
             "test_loss": mean_finite([final_test_loss(r) for r in ok]),
             "gap": mean_finite([train_val_gap(r.history) for r in results]),
             "status": "diverged" if div else "ok", "note": note,
-            "epoch_s": mean_finite([np.mean(r.history["epoch_time"]) for r in results if r.history.get("epoch_time")])}
+            "epoch_s": mean_finite([np.mean(r.history["epoch_time"]) for r in results if r.history.get("epoch_time")]),
+            "seeds": seeds}
 
 
 def run_number(label: str) -> int:
