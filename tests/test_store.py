@@ -191,3 +191,9 @@ def test_seed_groups_gather_a_runs_seeds_from_nested_results():
     groups = list(seed_groups({"run a": a, "run b": b}).values())
     assert [[r.key for r in g] for g in groups] == [["a0", "a1", "a2"], ["b0"]]
     assert seed_groups(None) == {}
+    # two chapters' names for one run, and a default spelled out, still group its seeds
+    base = RunConfig(dataset="tiny", model="lenet", epochs=1, name="losses: x", chapter="losses", label="x")
+    other = base.replace(seed=1, name="hyperparams: run 9", chapter="hyperparams", label="run 9",
+                         model_args={"width": 1.0} if "width" in base.identity()["model_args"] else {})
+    seeds = [Result(key=c.key(), config=c.to_dict()) for c in (base, other, base.replace(seed=2, lr=0.5))]
+    assert [len(g) for g in seed_groups(seeds).values()] == [2, 1]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
 from .cache import CorruptFileError, read_json, write_json
-from .config import RunConfig
+from .config import EXECUTION_FIELDS, RunConfig
 from .paths import RESULTS_ENV
 
 ENV_VAR = RESULTS_ENV  # named once, in cnnreport.core.paths
@@ -130,13 +130,24 @@ def flatten_results(items: Any):
             yield from flatten_results(v)
 
 
+def run_identity(config: Dict[str, Any]) -> str:
+    """What names a run whatever its seed: the key of its config at seed 0, so the seeds that
+    two chapters stored under their own names and spellings of the defaults group together;
+    for a config that is not a :class:`RunConfig` (a NumPy run's), the config without its
+    seed and the fields that do not change the result."""
+    try:
+        return RunConfig.from_dict({**config, "seed": 0}).key()
+    except Exception:  # another kind of config: compare it as written
+        skip = {"seed", *EXECUTION_FIELDS}
+        return json.dumps({k: v for k, v in config.items() if k not in skip}, sort_keys=True, default=str)
+
+
 def seed_groups(items: Any) -> Dict[str, List[Any]]:
-    """The results of :func:`flatten_results` grouped by run: one group per config that
-    differs only in its seed (a run's seeds), keyed by that config without the seed."""
+    """The results of :func:`flatten_results` grouped by run (:func:`run_identity`): one
+    group holds a run's seeds."""
     groups: Dict[str, List[Any]] = {}
     for r in flatten_results(items):
-        cfg = {k: v for k, v in (getattr(r, "config", None) or {}).items() if k != "seed"}
-        groups.setdefault(json.dumps(cfg, sort_keys=True, default=str), []).append(r)
+        groups.setdefault(run_identity(getattr(r, "config", None) or {}), []).append(r)
     return groups
 
 
