@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
 from .cache import CorruptFileError, read_json, write_json
-from .config import EXECUTION_FIELDS, RunConfig
+from .config import EXECUTION_FIELDS, ConfigError, RunConfig
 from .paths import RESULTS_ENV
 
 ENV_VAR = RESULTS_ENV  # named once, in cnnreport.core.paths
@@ -137,7 +137,7 @@ def run_identity(config: Dict[str, Any]) -> str:
     seed and the fields that do not change the result."""
     try:
         return RunConfig.from_dict({**config, "seed": 0}).key()
-    except Exception:  # another kind of config: compare it as written
+    except ConfigError:  # another kind of config: compare it as written
         skip = {"seed", *EXECUTION_FIELDS}
         return json.dumps({k: v for k, v in config.items() if k not in skip}, sort_keys=True, default=str)
 

@@ -9,8 +9,8 @@ that does not run the reports' own settings (``quick``, ``smoke``) a measured ro
 "not comparable at this profile" and still shows what was measured and what the rule
 would say.  At the full profile a row whose runs each have a seed stored is judged on the
 seeds stored while the others train (an *interim* verdict, :meth:`Audit.interim`), where its
-rule can judge one seed: on the spread of the report's noise runs.  Rows are saved as JSON under ``<results>/audit/<chapter>.json`` so the final
-chapter can gather them.
+rule can judge one seed: on the spread of the report's noise runs.  Rows are saved as JSON
+under ``<results>/audit/<chapter>.json`` so the final chapter can gather them.
 """
 from __future__ import annotations
 
