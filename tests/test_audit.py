@@ -154,6 +154,7 @@ def test_curve_rules_and_shortened_profiles_wait_for_every_seed():
     found = V.Verdict(HOLDS, "rise 3% vs 9%", "", 1)
     row = a.verdict("002", "converges better", "(curves)", found, needs=_seeds(1))   # no noise: a curve's shape
     assert row.verdict == PENDING and row.measured.endswith("(partial)")
+    assert "1 of 3 seed runs stored; its rule reads every seed on its own" in row.reason
     assert a.verdict("002", "c", "x", found, needs=_seeds(1), noise=_noise_lookup("002", [])).verdict == HOLDS
     quick = Audit("hyperparams", "quick", noise_lookup=_noise_lookup)
     assert quick.number("002", "acc", 90.3, [90.0], 1.0, needs=_seeds(1)).verdict == PENDING
@@ -170,3 +171,15 @@ def test_the_summary_counts_interim_rows_and_rows_round_trip_them(tmp_path):
     text = summary_sentence(outcome_counts(rows), "full", interim_rows(rows))
     assert "1 of the judged rows are interim" in text
     assert "interim" not in summary_sentence(outcome_counts(rows), "full")
+
+
+def test_a_pending_row_names_what_it_waits_for():
+    a = Audit("hyperparams", "full", noise_lookup=_noise_lookup)
+    found = V.Verdict(HOLDS, "rise", "", 0)
+    # no seed stored yet: no word about reading every seed
+    assert "seed runs stored" not in a.verdict("002", "c", "x", found, needs=_seeds(0)).reason
+    # a one-seed rule whose noise runs are not stored says that its spread is missing
+    unknown = S.Noise(source="noise runs 2, 15", waiting=("k",))
+    row = a.verdict("002", "c", "x", V.Verdict(PENDING, "90%", "", 1), needs=_seeds(1), noise=unknown)
+    assert row.verdict == PENDING and "noise runs that give its spread are not stored (noise runs 2, 15" in row.reason
+    assert "reads every seed" not in row.reason

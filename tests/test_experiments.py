@@ -12,6 +12,10 @@ def test_seeded_runs_have_tiers_by_seed_and_kind():
     extra = E.seeded("ch", "g", {"b": {}}, [0, 1], report="002", extra=True)
     assert {r.tier for r in extra} == {3}
     assert E.seeded("ch", "g", {"c": {}}, [0])[0].tier == 3  # no report: our own
+    # a run whose row reads every seed on its own needs them all for a verdict
+    every = E.seeded("ch", "g", {"d": {}}, [0, 1, 2], report="002", every_seed=True)
+    assert [r.tier for r in every] == [1, 1, 1] and all(r.every_seed for r in every)
+    assert {r.tier for r in E.seeded("ch", "g", {"e": {}}, [0, 1], report="002", extra=True, every_seed=True)} == {3}
 
 
 def test_group_keeps_labels_in_order():

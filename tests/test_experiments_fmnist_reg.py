@@ -105,12 +105,33 @@ def test_tiers():
                   ("best", "best recipe, crop + flip only"), ("best", "base recipe, same epochs")):
         assert by[(*extra, 0)] == TIER_EXTRA
     assert all(r.tier == TIER_EXTRA for r in aug if r.group == "reg")
+    every = {r.label for r in runs("hyperparams", "full") if r.every_seed}
+    assert every == {"run 1", "run 2", "run 3", "run 4", "run 5", "run 6", "run 7", "run 9", "run 17", "run 18"}
     for chapter in ("losses", "hyperparams"):
         for r in runs(chapter, "full"):
             if r.group == "controls":  # our controls of run 2
                 assert r.tier == TIER_EXTRA and r.seed == 0
+            elif r.group == "002" or r.label in every:   # rows that read each seed's curve: all seeds
+                assert r.tier == TIER_CLAIM and r.report == "002"
             else:
                 assert r.tier == (TIER_CLAIM if r.seed == 0 else TIER_SEEDS)
+
+
+def test_every_seed_claims_are_claims_of_the_table():
+    from cnnreport.experiments.hyperparams import CLAIMS, EVERY_SEED, every_seed
+    claims = {c for cs in CLAIMS.values() for c in cs}
+    assert set(EVERY_SEED) <= claims and len(EVERY_SEED) == 5
+    assert every_seed("run 4") and not every_seed("run 8") and not every_seed("no such run")
+
+
+def test_a_run_two_chapters_share_takes_the_lower_tier_in_the_plan(tmp_path):
+    # run 9 (Adam, dropout 0.5) is the augmentation chapter's "p = 0.5" too: its later seeds are
+    # tier 2 there but tier 1 here (a curve row reads them), and the plan keeps the lower
+    from cnnreport.compute import plan as P
+    plan = P.build("full", ["augmentation", "hyperparams"], results=tmp_path)
+    run9 = [e for e in plan.entries if any(u.label == "run 9" for u in e.uses)]
+    assert len(run9) == 3 and {e.tier for e in run9} == {1}
+    assert any(u.chapter == "augmentation" and u.tier == TIER_SEEDS for e in run9 for u in e.uses)
 
 
 def test_full_profile_settings_are_the_reports():

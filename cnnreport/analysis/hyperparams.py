@@ -11,7 +11,8 @@ A one-seed accuracy borrows the pooled sd of report 002's noise runs (the chapte
 it as ``noise``); a gap, a test loss or a final validation accuracy borrows the pooled sd
 of the same measure over the same noise runs (:func:`seed_noise`).  A shape of a curve
 (how far a loss ends above its lowest, its late jitter) borrows nothing: with one seed
-its rule waits.
+its rule waits, and the plan makes every seed of its runs tier 1
+(:data:`cnnreport.experiments.hyperparams.EVERY_SEED`).
 
 Words of the report that need a number are read as follows (our lines, stated in each
 row): "barely matters", "matters little" and "no clear difference" mean every difference

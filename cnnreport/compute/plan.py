@@ -12,8 +12,9 @@ config (:class:`cnnreport.core.config.RunConfig`) and merges runs with the same 
 that two chapters (or two labels) use is one entry listing every use.
 
 Each entry has a priority tier (the lowest over its uses, see
-:attr:`cnnreport.experiments.Run.tier`: 1 = the first seed of a run an audit claim needs,
-2 = the other seeds, 3 = our own extras), an estimated cost on the H200
+:attr:`cnnreport.experiments.Run.tier`: 1 = what an audit claim needs for a verdict, the first
+seed of each run and every seed of a run a row reads seed by seed, 2 = the other seeds, 3 = our own
+extras), an estimated cost on the H200
 (:mod:`cnnreport.compute.costs`) and a state: ``stored`` (``results/<profile>/<key>.json``, or for
 a loss-landscape probe run its cache file), ``checkpointed`` (an interrupted run whose
 ``checkpoints/<key>/last.pt`` is there; ``epochs_done`` from its log) or ``pending``.
@@ -597,7 +598,7 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="full", choices=PROFILES, help="parameter profile (default full)")
     p.add_argument("--chapters", nargs="+", metavar="CHAPTER", help="only these chapters (default: all with runs)")
     p.add_argument("--tier", type=int_in(1, 3),
-                   help="only tiers up to N (1: a seed per claim, 2: all seeds, 3: extras)")
+                   help="only tiers up to N (1: what each claim needs for a verdict, 2: all seeds, 3: extras)")
     p.add_argument("--noise", action="store_true",
                    help="also the runs that measure noise: the later seeds of each report's noise runs (the "
                         "spread one-seed verdicts borrow), ordered with tier 1 by the rows they unlock, "

@@ -67,14 +67,18 @@ class Run:
     store: str = ""               # a subfolder of the results store ("controls"): for a twin that
                                   # differs from a stored run only in how it executes (precision),
                                   # which is not part of the key, so it must live apart
+    every_seed: bool = False      # an audit row it serves reads each seed's own curve (or class
+                                  # accuracy), a measure with no pooled noise to borrow: the row has
+                                  # no verdict until every seed is stored, so every seed is tier 1
 
     @property
     def tier(self) -> int:
-        """1: one seed of a run an audit row of a report's claim needs; 2: its other
-        seeds; 3: our own extras."""
+        """1: what an audit row of a report's claim needs for a verdict, one seed of each
+        run (every seed of an ``every_seed`` run); 2: the other seeds, which turn an interim
+        verdict final; 3: our own extras."""
         if self.extra or not self.report:
             return TIER_EXTRA
-        return TIER_CLAIM if self.replica == 0 else TIER_SEEDS
+        return TIER_CLAIM if self.replica == 0 or self.every_seed else TIER_SEEDS
 
     @property
     def noise(self) -> bool:
@@ -90,10 +94,10 @@ class Run:
 
 def seeded(chapter: str, group: str, configs: Mapping[str, Mapping[str, Any]], seeds: Sequence[int],
            report: str = "", claims: Sequence[str] = (), extra: bool = False,
-           probe: Optional[Mapping[str, Any]] = None, store: str = "") -> List[Run]:
+           probe: Optional[Mapping[str, Any]] = None, store: str = "", every_seed: bool = False) -> List[Run]:
     """One :class:`Run` per labelled config and seed."""
     return [Run(chapter, group, label, dict(cfg), int(s), i, report, tuple(claims), extra,
-                dict(probe) if probe else None, store)
+                dict(probe) if probe else None, store, every_seed)
             for label, cfg in configs.items() for i, s in enumerate(seeds)]
 
 

@@ -79,13 +79,19 @@ class Audit:
     def comparable(self) -> bool:
         return self.profile in COMPARABLE_PROFILES
 
-    def pending_reason(self, needs: Any, noise: Optional[S.Noise] = None) -> str:
+    def pending_reason(self, needs: Any, noise: Optional[S.Noise] = None, every_seed: bool = False) -> str:
         """How many runs the row waits for and how they are computed: the GPU queue, unless
-        the placeholders name their own way (the NumPy runs compute on a CPU)."""
-        waiting = [r for r in flatten_results(needs) if r.pending]
+        the placeholders name their own way (the NumPy runs compute on a CPU).  ``every_seed``:
+        the row's rule reads each seed on its own, with no pooled noise to borrow, so while
+        some of its seeds are stored the reason says that it waits for all of them."""
+        results = list(flatten_results(needs))
+        waiting = [r for r in results if r.pending]
         parts = []
         if waiting:
-            parts.append(f"waits for {len(waiting)} run(s) not trained yet: "
+            stored = len(results) - len(waiting)
+            why = (f" ({stored} of {len(results)} seed runs stored; its rule reads every seed on its own, with no "
+                   f"pooled noise to borrow, so it waits for all)" if every_seed and stored and self.comparable else "")
+            parts.append(f"waits for {len(waiting)} run(s) not trained yet{why}: "
                          f"{how_to_compute(waiting, self.profile, self.chapter)}")
         if noise is not None and not noise.known:
             n = len(noise.waiting)
@@ -115,11 +121,13 @@ class Audit:
         if found.outcome in _PROFILE_FREE:
             pass
         elif _any_pending(needs):
-            waiting = self.interim(needs, found, noise, noise is not None if interim is None else interim)
+            reads_one_seed = noise is not None if interim is None else interim
+            waiting = self.interim(needs, found, noise, reads_one_seed)
             if waiting:
                 reason = "; ".join(p for p in (reason, self.interim_reason(needs)) if p)
             else:
-                outcome, reason = PENDING, self.pending_reason(needs)
+                outcome, reason = PENDING, self.pending_reason(needs, noise if reads_one_seed else None,
+                                                             every_seed=not reads_one_seed)
                 measured = "pending" if not found.n else f"{measured} (partial)"
         elif needs_full and not self.comparable:
             would = "waits for noise runs" if found.outcome == PENDING else f"reads {found.outcome!r}"
