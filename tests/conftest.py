@@ -46,7 +46,10 @@ def tiny(tiny_root, monkeypatch):
 
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOK_HTML = ROOT / "_build" / "html"
+# The tests' smoke book has its own output folder, so that `make test` leaves the book that
+# `make book` built in _build/html as it is.
+SMOKE_OUT = ROOT / "_build" / "smoke"
+BOOK_HTML = SMOKE_OUT / "_build" / "html"
 # What `make widgets-js` fetches; html_extra_path copies it into the built book's _static/.
 WIDGETS_JS = ROOT / "book" / "_extra" / "_static" / "widgets" / "embed.js"
 
@@ -55,13 +58,20 @@ def _newest(paths) -> float:
     return max((p.stat().st_mtime for p in paths if p.is_file()), default=0.0)
 
 
+def _profile(notebook: Path) -> str:
+    """The profile an executed chapter ran at (its ``cnnreport`` metadata)."""
+    import json
+    return json.loads(notebook.read_text()).get("metadata", {}).get("cnnreport", {}).get("profile", "")
+
+
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """The built HTML book (``_build/html``), shared by the tests that read it.
+    """The built HTML smoke book (``_build/smoke/_build/html``), shared by the tests that read it.
 
     Built once per session at the smoke profile when ``chapters/explore.html`` is missing
     or older than what it is made from: the chapters are re-executed when a chapter, a
-    smoke parameter file or the library is newer than the executed notebooks, otherwise
+    smoke parameter file or the library is newer than the executed notebooks, or when these
+    ran at another profile (``make book`` shares ``book/chapters/``), otherwise
     only the HTML is compiled again (``--no-run``) when the configuration, the static files
     or the notebooks are newer than the page. A chapter that fails does not fail this
     fixture (``test_book`` checks that); the pages the caller needs must exist.
@@ -80,7 +90,8 @@ def built_book() -> Path:
                     + sorted((book / "_static").rglob("*")) + notebooks)
     page = BOOK_HTML / "chapters" / "explore.html"
     run_chapters = (not all(p.is_file() for p in notebooks)
-                    or min(p.stat().st_mtime for p in notebooks) < _newest(chapter_sources))
+                    or min(p.stat().st_mtime for p in notebooks) < _newest(chapter_sources)
+                    or any(_profile(p) != "smoke" for p in notebooks))   # e.g. `make book`'s full ones
     stale = not page.is_file() or run_chapters or page.stat().st_mtime < _newest(html_sources)
     if stale:
         import time
@@ -89,7 +100,7 @@ def built_book() -> Path:
             pytest.skip("the book needs building and the datasets are not materialized (run `make data`)")
         for old in (BOOK_HTML / "chapters").glob("*.html"):  # Sphinx rewrites only missing or
             old.unlink()                                     # outdated pages, not for new assets
-        cmd = [sys.executable, "-m", "cnnreport.build.book", "--profile", "smoke", "-q"]
+        cmd = [sys.executable, "-m", "cnnreport.build.book", "--profile", "smoke", "-q", "--out", str(SMOKE_OUT)]
         p = subprocess.run(cmd + ([] if run_chapters else ["--no-run"]), cwd=ROOT,
                            capture_output=True, text=True)
         if not page.is_file() or page.stat().st_mtime < started - 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cnnreport.build.book import chapters
-from conftest import needs_data
+from conftest import BOOK_HTML, SMOKE_OUT, needs_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,10 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 @needs_data
 def test_smoke_book_builds_clean():
-    p = subprocess.run([sys.executable, "-m", "cnnreport.build.book", "--profile", "smoke", "-q"],
-                       cwd=ROOT, capture_output=True, text=True)
+    full_page = ROOT / "_build" / "html" / "chapters" / "intro.html"
+    before = full_page.stat().st_mtime if full_page.is_file() else None
+    p = subprocess.run([sys.executable, "-m", "cnnreport.build.book", "--profile", "smoke", "-q",
+                        "--out", str(SMOKE_OUT)], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    html = ROOT / "_build" / "html"
+    assert f"book: {BOOK_HTML / 'index.html'}" in p.stdout
+    # the book that `make book` built stays as it was
+    assert (full_page.stat().st_mtime if full_page.is_file() else None) == before
+    html = BOOK_HTML
     names = chapters(ROOT / "book")
     assert "architectures" in names and names[-1] == "audit"
     for name in names:

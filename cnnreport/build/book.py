@@ -58,9 +58,16 @@ def chapters(book: Path) -> List[str]:
     return list(dict.fromkeys(names))
 
 
-def build_html(book: Path, strict: bool = True) -> int:
+def build_html(book: Path, strict: bool = True, out: Optional[Path] = None) -> int:
+    """Compile the executed chapters with Jupyter Book; ``out``: the folder its ``_build/``
+    goes to (default: the checkout's)."""
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(book)] + (["-W", "-n", "--keep-going"] if strict else [])
-    return subprocess.call(cmd)
+    return subprocess.call(cmd + (["--path-output", str(out)] if out else []))
+
+
+def html_dir(root: Path, out: Optional[Path] = None) -> Path:
+    """Where :func:`build_html` writes the site's HTML."""
+    return (out / "_build" if out else root / "_build") / "html"
 
 
 # -- parameters, checked before anything runs ---------------------------------------------------
@@ -233,6 +240,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help=f"train nothing, even on a GPU: render from the stored results only ({TRAIN_ENV}=0)")
     p.add_argument("--no-build", action="store_true", help="execute the chapters, skip jupyter-book build")
     p.add_argument("--no-run", action="store_true", help="compile the already executed chapters only")
+    p.add_argument("--out", type=Path, default=None,
+                   help="build the HTML under OUT/_build/html instead of the checkout's _build/html "
+                        "(the tests' smoke book, which must not replace the book `make book` built)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     a = p.parse_args(argv)
     if a.train and a.no_train:
@@ -258,8 +268,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not a.no_build:
         for name in fill_missing_pages(root / "book", chapters(root / "book"), a.profile):
             print(f"note: chapter {name} has no executed notebook; its page says how to run it")
-        rc = build_html(root / "book")
-        print(f"book: {root / '_build' / 'html' / 'index.html'}")
+        out = (root / a.out).resolve() if a.out else None
+        rc = build_html(root / "book", out=out)
+        print(f"book: {html_dir(root, out) / 'index.html'}")
     print(f"total {time.perf_counter() - t0:.1f} s")
     if failed:
         print(f"error: chapter(s) failed: {', '.join(failed)}; their last good pages are kept and "

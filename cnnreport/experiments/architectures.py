@@ -41,9 +41,12 @@ def architectures(p: Mapping[str, Any]) -> List[Run]:
     r003 = {"ResNet-9": report003(p)}
     # BasicCNN at its own size (report 003 gives its plain CNN no layers).
     control = {"3-layer CNN (003 recipe)": {**report003(p, model="basic_cnn"), "model_args": {}}}
-    return (seeded("architectures", "000", r000, seeds, report="000", claims=CLAIMS_000)
-            + seeded("architectures", "001", r001, seeds, report="001", claims=CLAIMS_001)
-            + seeded("architectures", "001", base, seeds, report="001", claims=CLAIMS_001_BASE)
-            + seeded("architectures", "003", r003, seeds, report="003", claims=CLAIMS_003)
+    # Rows on each seed's curves, times and confusions (convergence, training time, the most
+    # confused pair, a level passed within five epochs) borrow no pooled noise: every seed of
+    # the runs they read is tier 1 (Run.every_seed).
+    return (seeded("architectures", "000", r000, seeds, report="000", claims=CLAIMS_000, every_seed=True)
+            + seeded("architectures", "001", r001, seeds, report="001", claims=CLAIMS_001, every_seed=True)
+            + seeded("architectures", "001", base, seeds, report="001", claims=CLAIMS_001_BASE, every_seed=True)
+            + seeded("architectures", "003", r003, seeds, report="003", claims=CLAIMS_003, every_seed=True)
             + seeded("architectures", "003", control, seeds, report="003",
                      claims=("A plain 3-layer CNN stalls at 65-75%",)))

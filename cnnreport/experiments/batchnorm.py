@@ -68,6 +68,7 @@ def batchnorm(p: Mapping[str, Any]) -> List[Run]:
     seeds = p["seeds"]
     band = {band_label(m, lr): adam_run(p, name, lr) for m, name in MODELS.items() for lr in p["lrs"]}
     probes = {f"{m} probes": probe_run(p, name) for m, name in MODELS.items()}
-    return (seeded("batchnorm", "band", band, seeds, report="000", claims=BAND_CLAIMS)
-            + seeded("batchnorm", "probes", probes, seeds, report="000", claims=PROBE_CLAIMS,
+    # the band and landscape rows read each seed's own loss curves (no pooled noise): every seed
+    return (seeded("batchnorm", "band", band, seeds, report="000", claims=BAND_CLAIMS, every_seed=True)
+            + seeded("batchnorm", "probes", probes, seeds, report="000", claims=PROBE_CLAIMS, every_seed=True,
                      probe={"probe_every": p["probe_every"], "eta_factors": list(p["eta_factors"])}))
