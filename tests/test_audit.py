@@ -183,3 +183,6 @@ def test_a_pending_row_names_what_it_waits_for():
     row = a.verdict("002", "c", "x", V.Verdict(PENDING, "90%", "", 1), needs=_seeds(1), noise=unknown)
     assert row.verdict == PENDING and "noise runs that give its spread are not stored (noise runs 2, 15" in row.reason
     assert "reads every seed" not in row.reason
+    # while a run it reads has no seed at all, that is what it waits for, not the noise runs
+    none = a.verdict("002", "c", "x", V.Verdict(PENDING, "", "", 0), needs=[_seeds(1), _seeds(0, model="vgg_fmnist")], noise=unknown)
+    assert none.verdict == PENDING and "waits for 5 run(s)" in none.reason and "noise" not in none.reason

@@ -126,8 +126,9 @@ class Audit:
             if waiting:
                 reason = "; ".join(p for p in (reason, self.interim_reason(needs)) if p)
             else:
-                outcome, reason = PENDING, self.pending_reason(needs, noise if reads_one_seed else None,
-                                                             every_seed=not reads_one_seed)
+                # the noise runs are named when they are all that keeps a one-seed reading waiting
+                blocked = noise if reads_one_seed and _each_run_has_a_seed(needs) else None
+                outcome, reason = PENDING, self.pending_reason(needs, blocked, every_seed=not reads_one_seed)
                 measured = "pending" if not found.n else f"{measured} (partial)"
         elif needs_full and not self.comparable:
             would = "waits for noise runs" if found.outcome == PENDING else f"reads {found.outcome!r}"
@@ -146,7 +147,7 @@ class Audit:
         one seed stored has known ``noise`` to borrow."""
         if not (self.comparable and reads_one_seed) or found.outcome == PENDING:
             return 0
-        stored = [sum(not r.pending for r in g) for g in seed_groups(needs).values()]
+        stored = _stored_per_run(needs)
         if not stored or min(stored) == 0 or (min(stored) == 1 and not (noise is not None and noise.known)):
             return 0
         return sum(1 for r in flatten_results(needs) if r.pending)
@@ -300,6 +301,16 @@ def how_to_compute(waiting: Sequence[Any], profile: str, chapter: str) -> str:
 
 def _any_pending(items: Any) -> bool:
     return any(r.pending for r in flatten_results(items))
+
+
+def _stored_per_run(items: Any) -> List[int]:
+    """How many seeds of each run in ``items`` are stored."""
+    return [sum(not r.pending for r in g) for g in seed_groups(items).values()]
+
+
+def _each_run_has_a_seed(items: Any) -> bool:
+    stored = _stored_per_run(items)
+    return bool(stored) and min(stored) > 0
 
 
 AUDIT_ANCHOR = "audit-table"  # the id before each chapter's own audit table, which the audit page links to
