@@ -247,8 +247,12 @@ def test_noise_selection_is_ordered_with_tier_one(full_plans):
     plan = P.build("full", tier=1, noise=True, results="/nonexistent-results/full",
                    chapters=["schedules"])
     ranks = [e.rank for e in plan.entries]
-    assert 1.5 in ranks and set(ranks) <= {1.0, 1.5}
-    assert all(e.tier == 2 and any(u.noise for u in e.uses) for e in plan.entries if e.rank == 1.5)
+    # tier 1's first seeds and the noise seeds, then the later seeds of runs read seed by seed
+    assert 1.5 in ranks and set(ranks) == {1.0, 1.5, P.SEED_BY_SEED_RANK}
+    assert ranks == sorted(ranks, key=lambda r: 1.0 if r in P.FIRST_PASS else r)
+    assert all(e.tier <= 2 and any(u.noise for u in e.uses) for e in plan.entries if e.rank == 1.5)
+    assert all(e.tier_mark == "1s" and all(u.later for u in e.uses) for e in plan.entries
+               if e.rank == P.SEED_BY_SEED_RANK)
     assert not any(e.noise for e in P.build("full", tier=1, results="/nonexistent-results/full",
                                             chapters=["schedules"]).entries)
 
@@ -264,3 +268,28 @@ def test_run_2s_controls_are_planned_at_full_with_the_fp32_twin_kept_apart(full_
     assert twin.rank == 1.75 and all(e.tier == 3 and e.seed == 0 for e in controls.values())
     assert controls["run 2, momentum 0.9"].config_key != main.config_key   # a real change: its own key
     assert not any(u.group == "controls" for e in full_plans["quick"].entries for u in e.uses)
+
+
+def test_ranks_follow_the_one_seed_rows_then_the_twins_then_the_rows_read_seed_by_seed():
+    def use(tier, later=False, noise=False):
+        return P.Use("ch", "g", "l", 1 if later else 0, tier, "002", ("c",), noise, later)
+
+    def entry(key, *uses, store=""):
+        return P.Entry(key=key, config_key=key, config={"model": "mlp", "epochs": 1}, uses=list(uses),
+                       tier=min(u.tier for u in uses), claim_group="ch/g", est_gpu_s=1.0, est_cpu_s=10.0,
+                       first_epoch_s=1.0, checkpoint_bytes=0.0, store=store)
+    first = entry("first", use(1))
+    noise_seed = entry("noise", use(2, later=True, noise=True))
+    noise_read_by_seed = entry("noise1", use(1, later=True, noise=True))
+    twin = entry("twin", use(3), store="controls")
+    by_seed = entry("byseed", use(1, later=True))
+    shared = entry("shared", use(2, later=True), use(1, later=True))   # another chapter reads it seed by seed
+    also_first = entry("alsofirst", use(1), use(1, later=True))        # the first seed somewhere else
+    seed2 = entry("seed2", use(2, later=True))
+    marks = {e.key: (e.rank, e.tier_mark) for e in (first, noise_seed, noise_read_by_seed, twin, by_seed, shared,
+                                                    also_first, seed2)}
+    assert marks == {"first": (1.0, "1"), "noise": (1.5, "2n"), "noise1": (1.5, "1n"), "twin": (1.75, "3n"),
+                     "byseed": (1.9, "1s"), "shared": (1.9, "1s"), "alsofirst": (1.0, "1"), "seed2": (2.0, "2")}
+    order = [e.key for e in P.order_entries([seed2, by_seed, twin, noise_seed, first], "cpu")]
+    assert order.index("first") < order.index("twin") < order.index("byseed") < order.index("seed2")
+    assert order.index("noise") < order.index("twin")

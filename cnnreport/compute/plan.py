@@ -19,8 +19,9 @@ extras), an estimated cost on the H200
 a loss-landscape probe run its cache file), ``checkpointed`` (an interrupted run whose
 ``checkpoints/<key>/last.pt`` is there; ``epochs_done`` from its log) or ``pending``.
 
-Order: by rank (tier 1 with the noise runs that ``--noise`` adds, the precision twins, tier 2,
-tier 3); within a rank by audit rows unlocked per hour of the device: greedily the claim whose
+Order: by rank (tier 1's first seeds with the noise runs' later seeds that ``--noise`` adds,
+the precision twins, tier 1's later seeds of runs that a row reads seed by seed, tier 2, tier 3);
+within a rank by audit rows unlocked per hour of the device: greedily the claim whose
 pending runs complete the most claims per second of training (the queue orders by its own
 device's costs, the printed plan by the H200's).  A claim's runs are its own and, in the first
 rank, the noise seeds its one-seed verdict borrows (those of its report and model, as
@@ -55,6 +56,8 @@ CPU_THREADS = 2
 CPU_SITTING_S = 2.5 * 3600
 NOISE_RANK = 1.5                # Entry.rank of a noise run's later seed
 FIRST_PASS = (1.0, NOISE_RANK)  # ordered as one: a one-seed verdict waits for both
+TWIN_RANK = 1.75                # a precision twin: after the first pass
+SEED_BY_SEED_RANK = 1.9         # a later seed that a row reads seed by seed: after the twins
 
 
 class PlanError(ValueError):
@@ -73,6 +76,7 @@ class Use:
     report: str = ""
     claims: Tuple[str, ...] = ()
     noise: bool = False            # a seed of one of its report's noise runs
+    later: bool = False            # not the first seed of its run
 
     @property
     def name(self) -> str:
@@ -103,18 +107,38 @@ class Entry:
         return self.state == STORED
 
     @property
+    def first_seed(self) -> bool:
+        """The first seed of a run a report's claim reads (tier 1 by that use)."""
+        return any(u.tier == 1 and not u.later for u in self.uses)
+
+    @property
     def noise(self) -> bool:
         """A run that measures noise, which the audit needs early (``--noise``): a later seed
-        of a noise run (tier 2), or a precision twin kept in a controls folder (tier 3)."""
-        return (self.tier == 2 and any(u.noise for u in self.uses)) or bool(self.store)
+        of a noise run (tier 2, or tier 1 when a row also reads it seed by seed), or a
+        precision twin kept in a controls folder (tier 3)."""
+        return (self.tier <= 2 and not self.first_seed and any(u.noise for u in self.uses)) or bool(self.store)
+
+    @property
+    def seed_by_seed(self) -> bool:
+        """A later seed in tier 1 only because a row reads its run seed by seed
+        (:attr:`cnnreport.experiments.Run.every_seed`)."""
+        return self.tier == 1 and not self.first_seed and not self.noise
 
     @property
     def rank(self) -> float:
-        """Queue order: tier 1, the noise runs' seeds, the precision twins, the rest of tier 2,
-        then tier 3 (:func:`order_entries` orders the first two as one)."""
+        """Queue order: tier 1's first seeds and the noise runs' later seeds (ordered as one
+        by :func:`order_entries`), the precision twins, the later seeds of runs read seed by
+        seed, the rest of tier 2, then tier 3: the one-seed rows are judged first, the
+        precision check follows, then the rows that need every seed."""
         if self.noise:
-            return 1.75 if self.store else NOISE_RANK
-        return float(self.tier)
+            return TWIN_RANK if self.store else NOISE_RANK
+        return SEED_BY_SEED_RANK if self.seed_by_seed else float(self.tier)
+
+    @property
+    def tier_mark(self) -> str:
+        """The tier as the plan's table prints it: 'n' marks a noise run's later seed or a
+        twin, 's' a later seed read seed by seed."""
+        return f"{self.tier}{'n' if self.noise else 's' if self.seed_by_seed else ''}"
 
     @property
     def gpu_only(self) -> bool:
@@ -428,7 +452,7 @@ def _chapter_entries(chapter, profile, params, overrides, root, results) -> Dict
         ckey, cfg = _validated_key(run, values)
         probe = dict(run.probe) if run.probe else None
         use = Use(run.chapter, run.group, run.label, run.seed, run.tier, run.report, tuple(run.claims),
-                  run.noise)
+                  run.noise, run.replica > 0)
         if probe is not None:
             path = _probe_path(cfg, probe, results)
             key = path.stem
@@ -546,7 +570,7 @@ def table(plan: Plan) -> str:
     for e in plan.entries:
         state = e.state if e.state != CHECKPOINTED else f"ckpt {e.epochs_done}/{e.epochs}"
         uses = "; ".join(f"{u.chapter}: {u.label}" for u in e.uses)
-        lines.append(f"{str(e.tier) + ('n' if e.noise else ''):>4} {e.key[:16]:<16} {state:<13} {e.model[:14]:<14} {e.dataset[:13]:<13} "
+        lines.append(f"{e.tier_mark:>4} {e.key[:16]:<16} {state:<13} {e.model[:14]:<14} {e.dataset[:13]:<13} "
                      f"{e.epochs:>4} {e.seed:>4} {fmt_s(e.est_gpu_s):>7} {fmt_s(e.est_cpu_s):>7} "
                      f"{'gpu' if e.gpu_only else '':>3}  {uses}"
                      + ("  [probe]" if e.probe else ""))
@@ -558,7 +582,7 @@ def table(plan: Plan) -> str:
                      f"{v['pending_gpu_min']:.1f} GPU-min, {v['pending_cpu_h']:.1f} CPU-h]")
     v = t["noise"]
     if v["runs"]:
-        lines.append(f"  noise runs ('2n': seeds of tier 2, '3n': precision twins): {v['runs']} runs, "
+        lines.append(f"  noise runs ('2n', '1n': later seeds, '3n': precision twins): {v['runs']} runs, "
                      f"{v['cpu_h']:.1f} CPU-h "
                      f"[{v['pending_runs']} runs, {v['pending_cpu_h']:.1f} CPU-h]")
     a = t["all"]
