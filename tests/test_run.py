@@ -221,6 +221,14 @@ def test_the_book_checks_every_parameter_file_before_running_any(tiny_book, caps
     assert "nothing was run" in err
 
 
+def test_the_book_refuses_an_output_folder_that_is_a_file_before_running_anything(tiny_book, capsys):
+    root, calls = tiny_book
+    (root / "taken").write_text("not a folder")
+    with pytest.raises(SystemExit):
+        B.main(["--out", "taken"])
+    assert calls == [] and "--out taken is a file, not a folder" in capsys.readouterr().err
+
+
 def test_the_book_names_failures_prints_progress_and_stores_timings(tiny_book, capsys):
     root, calls = tiny_book
     B.save_timings(B.timings_path(root, "quick"), {"a": 60, "b": 120, "c": 30})

@@ -247,6 +247,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = p.parse_args(argv)
     if a.train and a.no_train:
         p.error("--train and --no-train contradict each other; give one")
+    if a.out is not None and a.out.exists() and not a.out.is_dir():
+        p.error(f"--out {a.out} is a file, not a folder; name a folder for the build (it is created if missing)")
     root = repo_root()
     t0 = time.perf_counter()
     failed: List[str] = []
@@ -268,7 +270,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not a.no_build:
         for name in fill_missing_pages(root / "book", chapters(root / "book"), a.profile):
             print(f"note: chapter {name} has no executed notebook; its page says how to run it")
-        out = (root / a.out).resolve() if a.out else None
+        out = a.out.resolve() if a.out else None   # relative to where the command runs, as paths are
         rc = build_html(root / "book", out=out)
         print(f"book: {html_dir(root, out) / 'index.html'}")
     print(f"total {time.perf_counter() - t0:.1f} s")
