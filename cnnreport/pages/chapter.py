@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 from ..core.paths import PROFILES, results_root
 from ..analysis import readings as R
 from .audit import Audit, flatten_results, fmt_mean_std
+from .tables import table as _table
 from ..core.runs import run_or_load
 from ..core.store import Result, ResultStore
 
@@ -231,6 +232,8 @@ class Chapter:
         return fmt_mean_std(Chapter.accs(results, split))
 
     # -- page ------------------------------------------------------------------------
+    table = staticmethod(_table)  # a DataFrame with its missing numbers shown as a dash
+
     def glue(self, key: str, value: Any, fmt: Optional[str] = "{:.2f}", needs: Any = None) -> Any:
         """Glue a value for ``{glue:text}`key``` in the chapter's text (formatted).
 

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from ..core.config import EXECUTION_FIELDS, provenance
 from ..plots.style import (as_list, fig_to_png, flat_config, fmt_value, png_img_tag, run_labels,
                           varying_fields)
+from .tables import MISSING
 
 # name -> (column header, getter).  Accuracies in percent, times in seconds.
 _COLUMNS: Dict[str, tuple] = {
@@ -196,7 +197,7 @@ class Explorer:
         self.out.outputs = (out,)
         df = results_table(sel, self.table_columns)
         self.table.value = ('<div style="max-height:320px;overflow:auto;font-size:12px">'
-                            + df.to_html(index=False, na_rep="–", border=0) + "</div>")
+                            + df.to_html(index=False, na_rep=MISSING, border=0) + "</div>")
 
     # -- display ---------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
