@@ -23,6 +23,15 @@ def test_results_table(runs):
     assert df["model_args.activation"].iloc[0] == "relu" and df["lr"].iloc[2] == 0.1
 
 
+def test_results_table_reads_the_last_epoch_and_refuses_an_unknown_column(runs):
+    runs[0].final_test_acc = 0.8123  # after the last epoch; test_acc is the selected epoch's
+    df = results_table(runs, columns=("run", "test_acc", "final_test_acc"))
+    assert df["test acc, last epoch (%)"].iloc[0] == 81.23
+    assert df["test acc (%)"].iloc[0] == pytest.approx(100 * runs[0].test_acc, abs=0.01)
+    with pytest.raises(ValueError, match=r"unknown column\(s\) \['final_test_accuracy'\].*final_test_acc"):
+        results_table(runs, columns=("run", "final_test_accuracy"))
+
+
 def test_explorer(store):
     ex = Explorer(store)
     assert set(ex.filters) == {"name", "optimizer", "lr", "model_args.activation", "seed"}

@@ -11,9 +11,10 @@
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ..core.config import EXECUTION_FIELDS, provenance
+from ..core.config import EXECUTION_FIELDS, RunConfig, provenance
 from ..plots.style import (as_list, fig_to_png, flat_config, fmt_value, png_img_tag, run_labels,
                           varying_fields)
 from .tables import MISSING
@@ -22,6 +23,10 @@ from .tables import MISSING
 _COLUMNS: Dict[str, tuple] = {
     "status": ("status", lambda r: r.status),
     "test_acc": ("test acc (%)", lambda r: None if r.test_acc is None else round(100 * r.test_acc, 2)),
+    # the test accuracy after the last epoch (test_acc is the selected epoch's where a
+    # validation split selects one)
+    "final_test_acc": ("test acc, last epoch (%)",
+                       lambda r: None if r.final_test_acc is None else round(100 * r.final_test_acc, 2)),
     "best_val_acc": ("best val acc (%)",
                      lambda r: None if r.best_val_acc is None else round(100 * r.best_val_acc, 2)),
     "best_epoch": ("best epoch", lambda r: r.best_epoch),
@@ -55,9 +60,15 @@ def results_table(results, columns: Sequence[str] = DEFAULT_COLUMNS,
     import pandas as pd
     results = as_list(results)
     labs = run_labels(results, labels) if results else []
+    flats = [flat_config(r.config) for r in results]
+    fields = {f.name for f in dataclasses.fields(RunConfig)}  # a field left at its default may be absent
+    unknown = [c for c in columns if c != "run" and c not in _COLUMNS and c.split(".")[0] not in fields
+               and not any(c in f for f in flats)]
+    if unknown:  # a misspelt column would otherwise be a column of blanks
+        raise ValueError(f"results_table: unknown column(s) {unknown}; a column is 'run', a result's "
+                         f"number ({', '.join(_COLUMNS)}) or a config field of the runs")
     rows = []
-    for r, lab in zip(results, labs):
-        flat = flat_config(r.config)
+    for r, lab, flat in zip(results, labs, flats):
         row = {}
         for col in columns:
             if col == "run":
