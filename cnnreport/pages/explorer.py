@@ -19,16 +19,21 @@ from ..plots.style import (as_list, fig_to_png, flat_config, fmt_value, png_img_
                           varying_fields)
 from .tables import MISSING
 
+
+def _percent(fraction: Optional[float]) -> Optional[float]:
+    return None if fraction is None else round(100 * fraction, 2)
+
+
 # name -> (column header, getter).  Accuracies in percent, times in seconds.
 _COLUMNS: Dict[str, tuple] = {
     "status": ("status", lambda r: r.status),
-    "test_acc": ("test acc (%)", lambda r: None if r.test_acc is None else round(100 * r.test_acc, 2)),
+    "test_acc": ("test acc (%)", lambda r: _percent(r.test_acc)),
     # the test accuracy after the last epoch (test_acc is the selected epoch's where a
-    # validation split selects one)
+    # validation split selects one); a result stored before the field existed reads its
+    # test_acc, as readings.accs does
     "final_test_acc": ("test acc, last epoch (%)",
-                       lambda r: None if r.final_test_acc is None else round(100 * r.final_test_acc, 2)),
-    "best_val_acc": ("best val acc (%)",
-                     lambda r: None if r.best_val_acc is None else round(100 * r.best_val_acc, 2)),
+                       lambda r: _percent(r.final_test_acc if r.final_test_acc is not None else r.test_acc)),
+    "best_val_acc": ("best val acc (%)", lambda r: _percent(r.best_val_acc)),
     "best_epoch": ("best epoch", lambda r: r.best_epoch),
     "stopped_epoch": ("epochs run", lambda r: r.stopped_epoch),
     "num_params": ("params", lambda r: r.num_params),
