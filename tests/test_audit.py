@@ -14,7 +14,7 @@ def test_number_within_and_outside_tolerance_at_full():
     a = Audit("ch", "full")
     assert a.number("001", "acc", 90.0, [89.8, 90.0, 90.1], 1.0).verdict == REPRODUCED
     row = a.number("001", "acc", 90.0, [87.0, 87.1, 87.2], 1.0)
-    assert row.verdict == NOT_REPRODUCED and "-2.90% from the claim" in row.reason and "n=3" in row.measured
+    assert row.verdict == NOT_REPRODUCED and "widened by ±1 point (mean -2.90 points from the claim)" in row.reason and "n=3" in row.measured
     # three seeds too far apart to pin the number down within the tolerance
     assert a.number("001", "acc", 90.0, [88.0, 90.0, 92.0], 1.0).verdict == INCONCLUSIVE
     assert a.number("001", "acc", 90.0, [], 1.0).verdict == NOT_REPRODUCED  # nothing finished

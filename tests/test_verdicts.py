@@ -20,6 +20,18 @@ def test_number_claim(values, claim, outcome):
     assert v.outcome == outcome and v.n == len(values)
 
 
+def test_number_claim_gives_distances_between_percentages_in_points():
+    far = V.number_claim([91.0, 91.1, 90.9], 94.0, 0.5, NOISE)
+    assert far.measured.endswith("% (95%, n=3)") and far.reason.startswith("94% lies 2.25 points outside")
+    assert "widened by ±0.5 points (mean -3.00 points from the claim)" in far.reason
+    wide = V.number_claim([88.0, 91.0, 94.0], 91.0, 0.5, NOISE)
+    assert "exceeds the tolerance ±0.5 points" in wide.reason
+    assert V.number_claim([91.0, 91.1, 90.9], 91.4, 0.5, NOISE).reason.startswith("91.4% lies within")
+    # a unit other than % is its own unit of distance
+    ratio = V.number_claim([2.0, 2.1, 1.9], 3.0, 0.5, unit="x")
+    assert "lies 0.25x outside the interval widened by ±0.5x (mean -1.00x from the claim)" in ratio.reason
+
+
 def test_one_seed_without_noise_waits_and_nothing_finished_is_not_reproduced():
     assert V.number_claim([91.0], 91.0, 0.5).outcome == S.WAITING
     assert V.number_claim([91.0], 91.0, 0.5, S.Noise(source="x")).outcome == S.WAITING

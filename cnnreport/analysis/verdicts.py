@@ -86,20 +86,24 @@ def _measured(values: Sequence[float], noise: Optional[S.Noise], unit: str, digi
 def number_claim(values: Sequence[float], claim: float, tolerance: float, noise: Optional[S.Noise] = None,
                  unit: str = "%", digits: int = 2) -> Verdict:
     """The report's number ``claim`` against our ``values`` (one per seed) with a
-    ``tolerance`` in the same unit."""
+    ``tolerance`` in the same unit.  The reason gives the distances between percentages in
+    points, so "1%" never reads as a relative change."""
     iv, text, n, early = _measured(values, noise, unit, digits, "no run finished (diverged)")
     if early:
         return early
     outcome = S.number(iv, claim, tolerance)
+    def apart(text: str) -> str:  # a distance between two values: percentages differ in points
+        return text + ((" point" if text.lstrip("+-") == "1" else " points") if unit == "%" else unit)
+    tol = apart(f"{tolerance:g}")
     if outcome == S.INCONCLUSIVE:
-        reason = (f"interval half-width {iv.half:.2f}{unit} exceeds the tolerance ±{tolerance:g}{unit}: "
+        reason = (f"interval half-width {apart(f'{iv.half:.2f}')} exceeds the tolerance ±{tol}: "
                   f"too few seeds to pin the number down")
     elif outcome == S.REPRODUCED:
-        reason = f"{claim:g}{unit} lies within the interval widened by ±{tolerance:g}{unit}"
+        reason = f"{claim:g}{unit} lies within the interval widened by ±{tol}"
     else:
         gap = (iv.lo - tolerance - claim) if claim < iv.lo - tolerance else (claim - iv.hi - tolerance)
-        reason = (f"{claim:g}{unit} lies {gap:.2f}{unit} outside the interval widened by ±{tolerance:g}{unit} "
-                  f"(mean {iv.mean - claim:+.2f}{unit} from the claim)")
+        reason = (f"{claim:g}{unit} lies {apart(f'{gap:.2f}')} outside the interval widened by ±{tol} "
+                  f"(mean {apart(f'{iv.mean - claim:+.2f}')} from the claim)")
     return Verdict(outcome, text, reason, n)
 
 
