@@ -142,3 +142,36 @@ def test_precisions_of_the_finished_runs():
                                                environment={"precision": "fp64"})]
     assert precisions(runs) == ["bf16", "fp32", "unrecorded"]
     assert precisions(runs[:1] * 2) == ["fp32"]
+
+
+def test_the_runs_bar_shows_only_while_something_trains(tmp_path, monkeypatch, registered, tiny_root):
+    """A page rendered from stored runs (or one that may not train) keeps no progress bar."""
+    import tqdm.auto
+    shown = []
+
+    class Bar:  # records whether each bar of the chapter's runs was enabled (not the trainer's)
+        def __init__(self, *args, desc="", total=None, disable=False, **kw):
+            if desc.endswith(" runs"):
+                shown.append((desc, total, not disable))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def __getattr__(self, name):  # update, set_postfix, close, ...: nothing to draw
+            return lambda *a, **k: None
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    monkeypatch.setenv("CNNREPORT_DATA", str(tiny_root))
+    monkeypatch.setenv("CNNREPORT_TRAIN", "0")  # nothing may train: pending placeholders, no bar
+    ch = chapter(tmp_path, monkeypatch, "full")
+    ch.progress = True
+    assert ch.is_pending(ch.experiments("a"))
+    monkeypatch.setenv("CNNREPORT_TRAIN", "1")  # two runs to train: the bar counts them
+    ch = chapter(tmp_path, monkeypatch, "full")
+    ch.progress = True
+    assert not ch.is_pending(ch.experiments("a"))
+    ch.experiments("a")  # both stored now: loaded, no bar
+    assert shown == [("tinych runs", 2, False), ("tinych runs", 2, True), ("tinych runs", 2, False)]

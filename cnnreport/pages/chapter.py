@@ -132,11 +132,15 @@ class Chapter:
                     raise ConfigError(f"{e} (from {hint})") from None
             raise
 
-    def _run(self, cfg: Dict[str, Any], store: str = "") -> Result:
-        """``store``: a subfolder of the results store (a twin kept apart, see
+    def _store_at(self, store: str = "") -> ResultStore:
+        """The results store, or its subfolder ``store`` (a twin kept apart, see
         :attr:`cnnreport.experiments.Run.store`)."""
-        config = self._config(cfg)
-        where = ResultStore(self.root / store) if store else self.store
+        return ResultStore(self.root / store) if store else self.store
+
+    def _run(self, config, store: str = "") -> Result:
+        """Run or load ``config`` (a validated :class:`~cnnreport.core.config.RunConfig`) in
+        the store's subfolder ``store``."""
+        where = self._store_at(store)
         result = run_or_load(config, where, progress=self.progress, train=self.train,
                              load_data=lambda: self.dataset(config.dataset))  # loaded only to train
         if result.pending:
@@ -157,13 +161,15 @@ class Chapter:
     def _run_labelled(self, configs: Mapping[str, Sequence[Mapping[str, Any]]],
                       stores: Optional[Mapping[str, str]] = None) -> Dict[str, List[Result]]:
         from tqdm.auto import tqdm
-        total = sum(len(v) for v in configs.values())
+        stores = stores or {}
+        jobs = [(label, self._config(cfg), stores.get(label, "")) for label, cfgs in configs.items() for cfg in cfgs]
+        # A bar only while something trains: a page rendered from stored runs keeps none.
+        trains = self.train and any(c not in self._store_at(s) for _, c, s in jobs)
         out: Dict[str, List[Result]] = {label: [] for label in configs}
-        with tqdm(total=total, desc=f"{self.name} runs", disable=not self.progress) as bar:
-            for label, cfgs in configs.items():
-                for cfg in cfgs:
-                    out[label].append(self._run(dict(cfg), (stores or {}).get(label, "")))
-                    bar.update(1)
+        with tqdm(total=len(jobs), desc=f"{self.name} runs", disable=not (self.progress and trains)) as bar:
+            for label, config, store in jobs:
+                out[label].append(self._run(config, store))
+                bar.update(1)
         return out
 
     # -- runs ------------------------------------------------------------------------
@@ -171,13 +177,14 @@ class Chapter:
         cfg = {**config, **overrides}
         cfg.setdefault("name", f"{self.name}")
         cfg.setdefault("chapter", self.name)
-        return self._run(cfg)
+        return self._run(self._config(cfg))
 
     def run_all(self, configs: Mapping[str, Mapping[str, Any]], seeds: Sequence[int] = (0,)
                 ) -> Dict[str, List[Result]]:
         """Run (or load) every labelled config once per seed; ``{label: [Result per seed]}``.
 
-        One bar counts the runs; each run that trains shows its own bar beneath it.
+        One bar counts the runs while any of them trains (a page rendered from stored runs
+        shows none); each run that trains shows its own bar beneath it.
         """
         return self._run_labelled({label: [{**configs[label], "seed": s, "name": f"{self.name}: {label}",
                                             "chapter": self.name, "label": label}
