@@ -39,6 +39,8 @@ def test_explorer(store):
     assert [o[1] for o in ex.filters["lr"].options] == [None, "0.001", "0.01", "0.1"]  # numeric order
     assert len(ex.selected) == 4 and len(ex.out.outputs) == 1
     assert "4 of 4" in ex.count.value and ex.table.value.count("<tr") == 5
+    # the synthetic configs leave "schedule" unset: a Python None, shown as the page's dash
+    assert "<td>None</td>" not in ex.table.value and "<td>–</td>" in ex.table.value
     ex.set_filter("optimizer", "adam")
     assert {r.key for r in ex.selected} == {"k2", "k3", "k4"} and len(ex.runs.options) == 3
     ex.filters["name"].value = "ch2"

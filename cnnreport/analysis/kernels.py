@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional, Sequence
 
 from ..core import stats as S
+from . import readings as R
 from . import verdicts as V
 from .archs import compare_measure, early_mean
 
@@ -40,7 +41,7 @@ def train_test_gaps(results: Sequence[Any]) -> list:
     for r in results:
         if getattr(r, "status", None) != "ok" or not r.history.get("train_acc"):
             continue
-        test = r.final_test_acc if r.final_test_acc is not None else r.test_acc
+        test = R.last_epoch_test(r)
         if test is not None:
             out.append(100 * (r.history["train_acc"][-1] - test))
     return out

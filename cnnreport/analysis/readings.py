@@ -4,7 +4,7 @@ read them.  The one home of these readings, below the pages that show them
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, List
+from typing import Any, Iterable, List, Optional
 
 from ..core.stats import finite_mean
 from ..core.store import Result, flatten_results
@@ -22,6 +22,12 @@ def is_pending(*groups: Any) -> bool:
     return any(r.pending for r in flatten_results(groups))
 
 
+def last_epoch_test(r: Result) -> Optional[float]:
+    """The test accuracy (in [0, 1]) of the weights after the last epoch; a result stored
+    before that was recorded gives its selected weights' (None for a run with neither)."""
+    return r.final_test_acc if r.final_test_acc is not None else r.test_acc
+
+
 def accs(results: Iterable[Result], split: str = "test") -> List[float]:
     """Accuracies in % of the finished runs.  ``split``: ``test`` (the selected epoch's
     weights), ``final_test`` (after the last epoch), ``best_val``, ``final_train``; or a
@@ -36,7 +42,7 @@ def accs(results: Iterable[Result], split: str = "test") -> List[float]:
         if split == "test":
             out.append(100 * r.test_acc)
         elif split == "final_test":
-            out.append(100 * (r.final_test_acc if r.final_test_acc is not None else r.test_acc))
+            out.append(100 * last_epoch_test(r))
         elif split == "best_val":
             out.append(100 * r.history["val_acc"][r.best_epoch - 1])
         else:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ..analysis.readings import last_epoch_test
 from ..core.config import EXECUTION_FIELDS, RunConfig, provenance
 from ..plots.style import (as_list, fig_to_png, flat_config, fmt_value, png_img_tag, run_labels,
                           varying_fields)
-from .tables import MISSING
+from .tables import table
 
 
 def _percent(fraction: Optional[float]) -> Optional[float]:
@@ -28,11 +29,8 @@ def _percent(fraction: Optional[float]) -> Optional[float]:
 _COLUMNS: Dict[str, tuple] = {
     "status": ("status", lambda r: r.status),
     "test_acc": ("test acc (%)", lambda r: _percent(r.test_acc)),
-    # the test accuracy after the last epoch (test_acc is the selected epoch's where a
-    # validation split selects one); a result stored before the field existed reads its
-    # test_acc, as readings.accs does
-    "final_test_acc": ("test acc, last epoch (%)",
-                       lambda r: _percent(r.final_test_acc if r.final_test_acc is not None else r.test_acc)),
+    # after the last epoch (test_acc is the selected epoch's where a validation split selects one)
+    "final_test_acc": ("test acc, last epoch (%)", lambda r: _percent(last_epoch_test(r))),
     "best_val_acc": ("best val acc (%)", lambda r: _percent(r.best_val_acc)),
     "best_epoch": ("best epoch", lambda r: r.best_epoch),
     "stopped_epoch": ("epochs run", lambda r: r.stopped_epoch),
@@ -213,7 +211,7 @@ class Explorer:
         self.out.outputs = (out,)
         df = results_table(sel, self.table_columns)
         self.table.value = ('<div style="max-height:320px;overflow:auto;font-size:12px">'
-                            + df.to_html(index=False, na_rep=MISSING, border=0) + "</div>")
+                            + table(df, index=False).html(border=0) + "</div>")
 
     # -- display ---------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):

@@ -31,8 +31,12 @@ class Table:
                 f.iloc[:, i] = col.where(col.notna(), self.missing)
         return f
 
+    def html(self, **to_html: Any) -> str:
+        """The table as HTML; ``to_html``: further options of ``DataFrame.to_html``."""
+        return self._filled().to_html(na_rep=self.missing, index=self.index, **to_html)
+
     def _repr_html_(self) -> str:
-        return self._filled().to_html(na_rep=self.missing, index=self.index)
+        return self.html()
 
     def __repr__(self) -> str:
         return self._filled().to_string(na_rep=self.missing, index=self.index)
