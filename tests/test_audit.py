@@ -76,6 +76,12 @@ def test_flaw_rows_and_html():
     assert a.rows[0].verdict == FLAW
     html = audit_html(a.rows)
     assert "audit-table" in html and FLAW in html
+    assert '<table class="audit-table">' in html and 'id="audit-table"' in html
+    # the audit page's table: a chapter column linking to the chapter's table, and its own
+    # column widths (book/_static/cnnreport.css), without the anchor
+    page = audit_html(a.rows, with_chapter=True)
+    assert '<table class="audit-table by-chapter">' in page and 'id="audit-table"' not in page
+    assert '<td><a href="ch.html#audit-table">ch</a></td>' in page
 
 
 def test_mean_std_skips_non_finite():

@@ -376,6 +376,31 @@ def test_chapter_figure_switcher_works_offline(browser, site, built_book, scheme
     check_offline(page, site if scheme == "http" else "file:")
 
 
+# Each audit table's width against the box it scrolls in (the cell's output area), or the
+# page's article where nothing around it scrolls.
+AUDIT_TABLE_FIT = """(() => [...document.querySelectorAll('table.audit-table')].map(t => {
+  let box = t.parentElement;
+  while (box && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+  box = box || t.closest('article') || document.body;
+  return {table: Math.ceil(t.getBoundingClientRect().width), box: box.clientWidth,
+          row: t.rows.length > 1 ? t.rows[1].innerText.slice(0, 60) : ''};
+}))()"""
+
+
+@needs_chromium
+def test_audit_tables_fit_the_text_column(browser, built_book):
+    """At the browser's 1,280 px window every audit table, a chapter's and the audit page's
+    (one column more), fits the text column: the reason, its last column, reads without a
+    sideways scroll."""
+    pages = [p for p in sorted((built_book / "chapters").glob("*.html")) if 'class="audit-table' in p.read_text()]
+    assert "audit" in {p.stem for p in pages} and len(pages) >= 5, pages
+    for p in pages:
+        name, page = p.stem, Page(browser, p.resolve().as_uri())
+        assert page.js("window.innerWidth") == 1280
+        for t in page.js(AUDIT_TABLE_FIT):
+            assert t["table"] <= t["box"] + 1, f"{name}: an audit table {t['table']} px wide in {t['box']} px ({t['row']!r})"
+
+
 @needs_chromium
 def test_the_browser_has_no_network(browser, site):
     """The block holds: the widget bundle's CDN and any other host are out of reach,

@@ -323,7 +323,8 @@ def audit_html(rows: Sequence[AuditRow], with_chapter: bool = False) -> str:
     import html
     head = (["chapter"] if with_chapter else []) + ["report", "claim", "claimed", "measured", "verdict", "reason"]
     out = [] if with_chapter else [f'<a id="{AUDIT_ANCHOR}"></a>']
-    out.append('<table class="audit-table"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
+    cls = "audit-table by-chapter" if with_chapter else "audit-table"  # book/_static/cnnreport.css
+    out.append(f'<table class="{cls}"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
                + "</tr></thead><tbody>")
     for r in rows:
         link = (f'<td><a href="{html.escape(r.chapter)}.html#{AUDIT_ANCHOR}">{html.escape(r.chapter)}</a></td>'
