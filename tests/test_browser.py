@@ -35,6 +35,7 @@ SWITCHER_CHAPTER = "architectures"
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
 MATHJAX = re.compile(r"https://cdn\.jsdelivr\.net/npm/mathjax@[^\"'\s]+")
+WINDOW = (1280, 1000)  # px: a laptop's browser window, the layout the page checks assume
 LOCAL_SCHEMES = ("data:", "blob:", "about:", "file:", "chrome:", "devtools:")
 
 
@@ -69,7 +70,7 @@ class Browser:
             "--remote-debugging-pipe", f"--user-data-dir={profile_dir}",
             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-default-apps", "--mute-audio", "--window-size=1280,1000",
+            "--disable-default-apps", "--mute-audio", f"--window-size={WINDOW[0]},{WINDOW[1]}",
             # The network block: no name resolves, and every connection that is not to the
             # loopback address goes to a local port that refuses it.
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
@@ -396,7 +397,7 @@ def test_audit_tables_fit_the_text_column(browser, built_book):
     assert "audit" in {p.stem for p in pages} and len(pages) >= 5, pages
     for p in pages:
         name, page = p.stem, Page(browser, p.resolve().as_uri())
-        assert page.js("window.innerWidth") == 1280
+        assert page.js("window.innerWidth") == WINDOW[0]
         for t in page.js(AUDIT_TABLE_FIT):
             assert t["table"] <= t["box"] + 1, f"{name}: an audit table {t['table']} px wide in {t['box']} px ({t['row']!r})"
 
