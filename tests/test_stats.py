@@ -46,6 +46,9 @@ def test_an_ordering_holds_only_when_every_adjacent_pair_holds():
     ([91.0, 91.2, 90.9], 91.5, 0.5, S.REPRODUCED),
     ([91.0, 91.2, 90.9], 93.0, 0.5, S.NOT_REPRODUCED),
     ([88.0, 94.0, 91.0], 91.0, 0.5, S.INCONCLUSIVE),
+    # a wide interval that still excludes the claim: the seeds' noise cannot explain the gap
+    ([88.0, 94.0, 91.0], 75.0, 0.5, S.NOT_REPRODUCED),
+    ([88.0, 94.0, 91.0], 105.0, 0.5, S.NOT_REPRODUCED),
 ])
 def test_number_outcomes(values, claim, tol, outcome):
     assert S.number(S.interval(values), claim, tol) == outcome

@@ -13,6 +13,7 @@ NOISE = S.noise([[90.0, 90.1, 89.9], [85.0, 85.2]], source="two noise configs")
     ([91.0, 91.1, 90.9], 91.4, S.REPRODUCED),
     ([91.0, 91.1, 90.9], 94.0, S.NOT_REPRODUCED),
     ([88.0, 91.0, 94.0], 91.0, S.INCONCLUSIVE),
+    ([88.0, 91.0, 94.0], 70.0, S.NOT_REPRODUCED),  # wide, but the claim is far outside it
     ([91.0], 91.2, S.REPRODUCED),     # one seed with the pooled noise
 ])
 def test_number_claim(values, claim, outcome):

@@ -29,9 +29,9 @@ from ..core import stats as S
 Named = Tuple[str, Sequence[float]]   # (label, values over seeds)
 
 RULES = {
-    "number": "a number claim is inconclusive when the half-width of our 95% interval exceeds the "
-              "tolerance; otherwise reproduced when the claim lies within the interval widened by the "
-              "tolerance, else not reproduced",
+    "number": "a number claim is not reproduced when it lies outside our 95% interval widened by the "
+              "tolerance, however wide the interval; inside it, inconclusive when the interval's "
+              "half-width exceeds the tolerance, else reproduced",
     "comparison": "a comparison holds when the 95% interval of the difference excludes zero in the claimed "
                   "direction, is contradicted when it excludes zero the other way, else inconclusive",
     "ordering": "an ordering or a best-of holds when each claimed pair holds; one contradicted pair "

@@ -11,9 +11,9 @@ Outcomes:
 * a comparison ("A beats B") *holds* when the interval of the difference excludes
   zero in the claimed direction, is *contradicted* when it excludes zero the other
   way, and is *inconclusive at n seeds* otherwise;
-* a number claim is *inconclusive* when the interval's half-width exceeds the
-  tolerance, else *reproduced* when the claim lies within the interval widened by
-  the tolerance, else *not reproduced*.
+* a number claim is *not reproduced* when it lies outside the interval widened by
+  the tolerance, however wide the interval; inside it, *inconclusive* when the
+  interval's half-width exceeds the tolerance, else *reproduced*.
 """
 from __future__ import annotations
 
@@ -201,10 +201,11 @@ def ordering(diffs: Sequence[Interval]) -> str:
 
 
 def number(measured: Interval, claim: float, tolerance: float) -> str:
-    """Outcome of a number claim: inconclusive when the interval is wider than the
-    tolerance, else reproduced when the claim lies within the interval widened by it."""
+    """Outcome of a number claim: not reproduced when the claim lies outside the interval
+    widened by the tolerance (a wide interval cannot rescue a claim it excludes); inside
+    it, inconclusive when the interval is wider than the tolerance, else reproduced."""
     if not measured.known:
         return WAITING
-    if measured.half > tolerance:
-        return INCONCLUSIVE
-    return REPRODUCED if measured.lo - tolerance <= claim <= measured.hi + tolerance else NOT_REPRODUCED
+    if not measured.lo - tolerance <= claim <= measured.hi + tolerance:
+        return NOT_REPRODUCED
+    return INCONCLUSIVE if measured.half > tolerance else REPRODUCED
