@@ -191,3 +191,18 @@ def test_a_pending_row_names_what_it_waits_for():
     # while a run it reads has no seed at all, that is what it waits for, not the noise runs
     none = a.verdict("002", "c", "x", V.Verdict(PENDING, "", "", 0), needs=[_seeds(1), _seeds(0, model="vgg_fmnist")], noise=unknown)
     assert none.verdict == PENDING and "waits for 5 run(s)" in none.reason and "noise" not in none.reason
+
+
+def test_the_audit_page_lists_the_rules_from_their_one_home():
+    from pathlib import Path
+    from cnnreport.pages.audit import rules_markdown
+    text = rules_markdown()
+    items = text.splitlines()
+    assert len(items) == len(V.RULES) and all(i.startswith("* **") for i in items)
+    for title, rule in V.RULES.values():
+        assert f"**{title}** {rule}" in text
+    # the number rule says a wide interval cannot rescue a claim it excludes (core.stats.number)
+    assert "however wide the interval" in V.RULES["number"][1]
+    page = (Path(__file__).resolve().parents[1] / "book" / "audit.md").read_text()
+    assert "rules_markdown()" in page
+    assert "however wide" not in page and "t(0.975" not in page, "the page restates a rule"

@@ -28,17 +28,28 @@ from ..core import stats as S
 
 Named = Tuple[str, Sequence[float]]   # (label, values over seeds)
 
+# The rules in words, for readers: the audit page lists them from here (with their titles),
+# so the text a reader sees is the text next to the functions that apply it.
 RULES = {
-    "number": "a number claim is not reproduced when it lies outside our 95% interval widened by the "
-              "tolerance, however wide the interval; inside it, inconclusive when the interval's "
-              "half-width exceeds the tolerance, else reproduced",
-    "comparison": "a comparison holds when the 95% interval of the difference excludes zero in the claimed "
-                  "direction, is contradicted when it excludes zero the other way, else inconclusive",
-    "ordering": "an ordering or a best-of holds when each claimed pair holds; one contradicted pair "
-                "contradicts it",
-    "interval": "95% Student-t interval mean ± t(0.975, n-1)·sd/√n over n seeds; with one seed the sd is "
-                "the pooled sd of the same report's noise runs (a few of its runs trained at three seeds), "
-                "and without them the row waits",
+    "interval": ("The interval.",
+                 "A measurement over n seeds is mean ± t(0.975, n−1) · sd / √n, a two-sided 95% "
+                 "Student-t interval. With one seed, the sd is the pooled sd of the same report's "
+                 "*noise runs* (a few of its runs trained at three seeds, for the same model); until "
+                 "those are stored the row is *pending*, never judged on invented noise."),
+    "comparison": ("A comparison",
+                   "(\"A beats B\") *holds* when the 95% interval of the difference excludes zero in "
+                   "the claimed direction, is *contradicted* when it excludes zero the other way, and "
+                   "is *inconclusive* otherwise."),
+    "ordering": ("An ordering or a best-of",
+                 "(\"A > B > C\", \"A is the best setting\") holds when every claimed pair holds; "
+                 "one contradicted pair contradicts it, else it is inconclusive."),
+    "number": ("A number claim",
+               "is *not reproduced* when it lies outside our 95% interval widened by the tolerance, "
+               "however wide the interval: the seeds' noise is already in the interval. Inside it, "
+               "the claim is *inconclusive* when the interval's half-width exceeds the tolerance (we "
+               "cannot pin the number down at these seeds), otherwise *reproduced*. The tolerance is "
+               "the stated one, or half the range of the report's own repeated numbers where it gives "
+               "some. Distances between two accuracies are in percentage points (\"points\")."),
 }
 
 

@@ -231,6 +231,12 @@ class Audit:
         return audit_html(self.rows)
 
 
+def rules_markdown() -> str:
+    """The verdict rules as a Markdown list, one item per rule of :data:`analysis.verdicts.RULES`
+    (their one home), for the audit page."""
+    return "\n".join(f"* **{title}** {text}" for title, text in V.RULES.values())
+
+
 def load_rows(root: Union[str, Path], order: Sequence[str] = ()) -> List[AuditRow]:
     """All saved audit rows under ``<root>/audit``, chapters in ``order`` first."""
     files = sorted((Path(root) / "audit").glob("*.json"))
