@@ -38,6 +38,10 @@ def test_summary_status_and_notes():
     assert T.summary([Result(key="p", config={}, status="pending")])["status"] == "pending"
     div = T.summary([_run(None, status="diverged", reason="loss stuck at ln 10")])
     assert div["status"] == "diverged" and div["note"] == "loss stuck at ln 10" and math.isnan(div["acc"])
+    # seeds that disagree: the status says how many diverged, the accuracy is the others'
+    mixed = T.summary([_run(None, status="diverged", reason="stuck"), _run(75.0), _run(None, status="diverged")])
+    assert mixed["status"] == "2 of 3 seeds diverged" and mixed["acc"] == pytest.approx(75.0)
+    assert mixed["note"] == "stuck" and mixed["seeds"] == "3 of 3"
     flat = T.summary([_run(10.0, val=(0.1, 0.12))])
     assert flat["status"] == "ok" and flat["note"] == T.AT_CHANCE
 

@@ -19,6 +19,7 @@ from . import readings as R
 
 NOT_RUN = "not run at this profile"
 AT_CHANCE = "at chance: still on the initial plateau or stuck"
+DIVERGED = "diverged"
 
 
 def final_test_loss(r) -> Optional[float]:
@@ -27,10 +28,19 @@ def final_test_loss(r) -> Optional[float]:
     return r.final_test_loss if r.final_test_loss is not None else r.test_loss
 
 
+def _status(diverged: int, stored: int) -> str:
+    """ok, diverged (every stored seed), or how many of the stored seeds diverged."""
+    if diverged == 0:
+        return "ok"
+    return DIVERGED if diverged == stored else f"{diverged} of {stored} seeds diverged"
+
+
 def summary(results: Sequence) -> Dict[str, Any]:
     """Mean over seeds of what report 002 recorded, plus our status: ``acc`` (%), ``acc_sd``,
-    ``test_loss``, ``gap`` (points), ``status`` (ok, diverged or pending), ``note`` (why a
-    run diverged, or that it ends at chance: last validation accuracy at most 15%) and
+    ``test_loss``, ``gap`` (points), ``status`` (ok, diverged or pending; "k of n seeds
+    diverged" when some seeds learned and others did not, so ``acc`` is the learned seeds'),
+    ``note`` (why a run diverged, or that it ends at chance: last validation accuracy at
+    most 15%) and
     ``epoch_s`` (seconds per epoch), and ``seeds``: "k of n", the seeds trained of those planned."""
     ok, div = R.done(results), [r for r in results if r.diverged]
     accs = R.accs(results, "002")
@@ -44,7 +54,7 @@ def summary(results: Sequence) -> Dict[str, Any]:
             "acc_sd": float(np.std(accs, ddof=1)) if len(accs) > 1 else np.nan,
             "test_loss": mean_finite([final_test_loss(r) for r in ok]),
             "gap": mean_finite([train_val_gap(r.history) for r in results]),
-            "status": "diverged" if div else "ok", "note": note,
+            "status": _status(len(div), len(div) + len(ok)), "note": note,
             "epoch_s": mean_finite([np.mean(r.history["epoch_time"]) for r in results if r.history.get("epoch_time")]),
             "seeds": seeds}
 
