@@ -175,3 +175,19 @@ def test_the_runs_bar_shows_only_while_something_trains(tmp_path, monkeypatch, r
     assert not ch.is_pending(ch.experiments("a"))
     ch.experiments("a")  # both stored now: loaded, no bar
     assert shown == [("tinych runs", 2, False), ("tinych runs", 2, True), ("tinych runs", 2, False)]
+
+
+def test_an_empty_pending_note_displays_nothing(monkeypatch):
+    """With every run stored the note is empty and must not show a repr on the page;
+    otherwise it is Markdown."""
+    import IPython.display as D
+    from IPython.core.interactiveshell import InteractiveShell
+    from cnnreport.pages.chapter import Note
+    shell = InteractiveShell.instance()
+    assert shell.display_formatter.format(Note("")) == ({}, {})
+    published = []
+    monkeypatch.setattr(shell.display_pub, "publish", lambda data, metadata=None, **kw: published.append(data))
+    D.display(Note(""))
+    assert published == []
+    D.display(Note("*pending: 1 run(s)*"))
+    assert published and published[-1]["text/markdown"] == "*pending: 1 run(s)*"

@@ -86,6 +86,22 @@ def may_train(profile: str) -> bool:
     return torch.cuda.is_available()
 
 
+class Note:
+    """Markdown text for a page that displays nothing when it is empty (an empty IPython
+    ``Markdown`` would show its ``repr`` on the page instead)."""
+
+    def __init__(self, data: str):
+        self.data = data
+
+    def _repr_markdown_(self) -> str:
+        return self.data
+
+    def _ipython_display_(self) -> None:
+        if self.data:
+            from IPython.display import Markdown, display
+            display(Markdown(self.data))
+
+
 class Chapter:
     """One chapter's store, runs, glued values and audit.
 
@@ -262,17 +278,16 @@ class Chapter:
         """How many results in these results, lists or ``{label: [results]}`` are pending."""
         return sum(1 for r in flatten_results(groups) if r.pending)
 
-    def pending_note(self, *groups: Any):
-        """A short note where a table or figure lacks runs that wait for a GPU (nothing
-        when none is pending)."""
-        from IPython.display import Markdown
+    def pending_note(self, *groups: Any) -> "Note":
+        """A short note where a table or figure lacks runs that wait for a GPU (an empty note,
+        which displays nothing, when none is pending)."""
         from .audit import how_to_compute
         waiting = [r for r in flatten_results(groups) if r.pending]
         if not waiting:
-            return Markdown("")
-        return Markdown(f"*pending: {len(waiting)} run(s) not computed yet "
-                        f"(`{how_to_compute(waiting, self.profile, self.name)}`); "
-                        f"what is shown uses the finished runs.*")
+            return Note("")
+        return Note(f"*pending: {len(waiting)} run(s) not computed yet "
+                    f"(`{how_to_compute(waiting, self.profile, self.name)}`); "
+                    f"what is shown uses the finished runs.*")
 
     @staticmethod
     def firsts(runs: Mapping[str, Sequence[Result]]) -> Dict[str, Result]:
