@@ -16,10 +16,10 @@ import numpy as np
 
 from .curves import late_roughness, mean_finite, per_seed, rise_above_min, train_val_gap
 from . import readings as R
+from ..training.policy import DIVERGED, OK
 
 NOT_RUN = "not run at this profile"
 AT_CHANCE = "at chance: still on the initial plateau or stuck"
-DIVERGED = "diverged"
 
 
 def final_test_loss(r) -> Optional[float]:
@@ -31,7 +31,7 @@ def final_test_loss(r) -> Optional[float]:
 def _status(diverged: int, stored: int) -> str:
     """ok, diverged (every stored seed), or how many of the stored seeds diverged."""
     if diverged == 0:
-        return "ok"
+        return OK
     return DIVERGED if diverged == stored else f"{diverged} of {stored} seeds diverged"
 
 
@@ -40,8 +40,8 @@ def summary(results: Sequence) -> Dict[str, Any]:
     ``test_loss``, ``gap`` (points), ``status`` (ok, diverged or pending; "k of n seeds
     diverged" when some seeds learned and others did not, so ``acc`` is the learned seeds'),
     ``note`` (why a run diverged, or that it ends at chance: last validation accuracy at
-    most 15%) and
-    ``epoch_s`` (seconds per epoch), and ``seeds``: "k of n", the seeds trained of those planned."""
+    most 15%), ``epoch_s`` (seconds per epoch) and ``seeds``: "k of n", the seeds trained of
+    those planned."""
     ok, div = R.done(results), [r for r in results if r.diverged]
     accs = R.accs(results, "002")
     seeds = f"{sum(1 for r in results if not r.pending)} of {len(results)}"
