@@ -117,3 +117,20 @@ def test_table_runs_rows_say_when_a_run_is_not_made():
     assert rows[1].measured == T.NOT_RUN and rows[3].measured == T.NOT_RUN and "run 1" in rows[3].reason
     # run 2 has two seeds 2 points apart: a t-interval on one degree of freedom is wide
     assert rows[2].verdict == S.INCONCLUSIVE and "run 2 −" in rows[2].measured
+
+
+def test_gaps_leave_out_runs_with_a_diverged_seed():
+    report_runs = {"run 1": {"optimizer": "sgd"}, "run 2": {"optimizer": "sgd"},
+                   "run 3": {"optimizer": "adam"}, "run 4": {"optimizer": "adam"}}
+    runs = {"run 1": [_run(88.0)], "run 2": [_run(91.0), _run(93.0)],
+            "run 3": [_run(None, status="diverged"), _run(75.0)], "run 4": [_run(91.5)]}
+    report = {1: (91.66, 0.3, 4.7), 2: (91.0, 0.3, 4.7), 3: (10.0, 2.303, 0.0), 4: (92.0, 0.3, 4.0)}
+    table = T.report_table(report_runs, runs, {}, report, ["optimizer"])
+    g = T.gaps(table)
+    assert sorted(g) == ["adam", "sgd"]
+    assert list(g["adam"].index) == ["run 4"] and g["adam"]["run 4"] == pytest.approx(-0.5)
+    assert g["sgd"].to_dict() == {"run 1": pytest.approx(-3.66), "run 2": pytest.approx(1.0)}
+    assert T.gap_span(g["sgd"]) == "-3.7 (run 1) to +1.0 (run 2)"
+    assert T.gap_span(g["adam"].iloc[:0]) == "not yet measured"
+    # a table with no run made yet has no status column and no gaps
+    assert T.gaps(T.report_table(report_runs, {}, {}, report, ["optimizer"])) == {}
