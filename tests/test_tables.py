@@ -44,9 +44,19 @@ def test_the_frame_itself_is_left_as_it_was():
 
 def test_repeated_column_labels_and_a_chapter_shortcut():
     f = pd.DataFrame([[None, 1.0], ["x", float("nan")]], columns=["a", "a"])
-    assert repr(Chapter.table(f)).split() == ["a", "a", "0", MISSING, "1.0", "1", "x", MISSING]
+    assert repr(Chapter.table(f)).split() == ["a", "a", MISSING, "1.0", "x", MISSING]  # row numbers hidden
 
 
 def test_anything_but_a_dataframe_is_refused_with_the_fix():
     with pytest.raises(TypeError, match=r"pandas DataFrame, got dict; wrap the values in pd.DataFrame"):
         table({"a": [1]})
+
+
+def test_row_numbers_are_hidden_but_row_labels_shown():
+    numbered = pd.DataFrame({"run": ["run 1", "run 2"], "test acc (%)": [91.2, 90.1]})
+    html = table(numbered).html()
+    assert "<th>0</th>" not in html and "<th>1</th>" not in html and "run 2" in html
+    assert "<th>0</th>" in table(numbered, index=True).html()  # shown on request
+    labelled = numbered.set_index("run")
+    assert "run 2</th>" in table(labelled).html()
+    assert "<th>5</th>" in table(numbered.set_axis([5, 6])).html()  # not pandas' row numbers

@@ -8,7 +8,7 @@ The row's status column, where a table has one, says why the number is missing.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 MISSING = "–"  # an en dash: a cell with no number
 
@@ -42,8 +42,10 @@ class Table:
         return self._filled().to_string(na_rep=self.missing, index=self.index)
 
 
-def table(frame: Any, missing: str = MISSING, index: bool = True) -> Table:
+def table(frame: Any, missing: str = MISSING, index: Optional[bool] = None) -> Table:
     """``frame`` (a pandas DataFrame) as a page shows it: NaN and None read ``missing``.
+    ``index``: whether the row labels are shown; by default they are, unless they are only
+    pandas' row numbers 0, 1, 2, ... (an unnamed RangeIndex), which a reader cannot use.
 
     >>> display(table(pd.DataFrame({"test acc (%)": {"run 1": 91.2, "run 2": float("nan")}})))
     """
@@ -51,4 +53,8 @@ def table(frame: Any, missing: str = MISSING, index: bool = True) -> Table:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"table() shows a pandas DataFrame, got {type(frame).__name__}; "
                         f"wrap the values in pd.DataFrame(...) first")
+    if index is None:
+        plain = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None \
+            and frame.index.start == 0 and frame.index.step == 1
+        index = not plain
     return Table(frame, missing, index)
