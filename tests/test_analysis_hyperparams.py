@@ -225,3 +225,22 @@ def test_run_settings_and_claimed_listing():
     report = {4: (90.52, 0.3845, 5.90), 5: (90.99, 0.3409, 6.67)}
     assert H.claimed_listing(report, [4, 5]) == "run 4 90.52, run 5 90.99"
     assert H.claimed_listing(report, [5], 1, "{:.4f}") == "run 5 0.3409"
+
+
+def test_control_shifts_and_their_reading():
+    noise = S.noise([[89.0, 89.1, 89.2], [91.0, 91.1, 91.2]], "noise runs")  # sd 0.1, df 4
+    shifts = H.control_shifts([89.25], {"fp32": [89.23], "momentum 0.9": [92.46], "default init": [80.60],
+                                        "weight decay": []}, noise)
+    half = 2.776 * 0.1 * 2 ** 0.5
+    assert shifts["momentum 0.9"].mean == pytest.approx(3.21) and shifts["momentum 0.9"].half == pytest.approx(half, rel=1e-3)
+    assert not shifts["weight decay"].known
+    text = H.control_reading(shifts, 89.25, 91.69)
+    assert "Our run lies 2.44 points below the report's 91.69%." in text
+    assert "momentum 0.9 moves it by +3.21 points, towards the report: it lands 0.77 points above" in text
+    assert "default init moves it by -8.65 points, away from the report" in text
+    assert "Within the noise: fp32 (-0.02 points)." in text
+    assert "Not measured yet: weight decay." in text
+    # without noise runs nothing is judged: every control waits
+    waiting = H.control_reading(H.control_shifts([89.25], {"fp32": [89.23]}, None), 89.25, 91.69)
+    assert "Beyond" not in waiting and "Not measured yet: fp32." in waiting
+    assert H.control_reading({}, float("nan"), 91.69).startswith("Our run is not measured yet")

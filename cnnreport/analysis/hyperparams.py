@@ -240,3 +240,49 @@ def claimed_listing(report: Mapping[int, Sequence[float]], runs: Sequence[int], 
     test accuracy in %, 1 the test loss, 2 the gap in points)."""
     return ", ".join(f"run {n} {fmt.format(report[n][column])}" for n in runs)
 
+
+
+def control_shifts(main: Sequence[float], controls: Mapping[str, Sequence[float]],
+                   noise: Optional[S.Noise]) -> dict:
+    """How far each control run moves the main run: ``{control: interval of control − main}``
+    in points, each side one seed borrowing the noise runs' pooled sd (so the half-width is
+    t · sd · √2). A control with no finished seed, or unknown noise, gets an interval that
+    is not ``known``."""
+    return {name: S.difference(S.interval(values, noise=noise), S.interval(main, noise=noise))
+            for name, values in controls.items()}
+
+
+def control_reading(shifts: Mapping[str, S.Interval], main_acc: float, claimed: float) -> str:
+    """What the controls of a run say about its gap to the report's number ``claimed`` (%):
+    which move it beyond the seeds' noise (the 95% interval of the shift excludes zero), in
+    which direction, and where that lands against the report; which stay within the noise.
+    Controls still without an interval are named as waiting."""
+    if not S.is_finite(main_acc):
+        return "Our run is not measured yet, so its controls cannot be read against it."
+    beyond, within, waiting = [], [], []
+    for name, d in shifts.items():
+        if not d.known:
+            waiting.append(name)
+            continue
+        if S.compare(d) == S.INCONCLUSIVE:
+            within.append(f"{name} ({d.mean:+.2f} points)")
+            continue
+        lands = main_acc + d.mean - claimed
+        toward = (d.mean > 0) == (claimed > main_acc)
+        beyond.append(f"{name} moves it by {d.mean:+.2f} points, "
+                      + (f"towards the report: it lands {abs(lands):.2f} points "
+                         f"{'above' if lands > 0 else 'below'} the report's {claimed:.2f}%" if toward
+                         else "away from the report"))
+    half = next((d.half for d in shifts.values() if d.known), float("nan"))
+    gap = main_acc - claimed
+    parts = [f"Our run lies {abs(gap):.2f} points {'below' if gap < 0 else 'above'} the report's {claimed:.2f}%."]
+    if beyond or within:
+        parts.append(f"A one-seed shift beyond the seeds' noise has a 95% interval clear of zero "
+                     f"(±{half:.2f} points here).")
+    if beyond:
+        parts.append("Beyond the noise: " + "; ".join(beyond) + ".")
+    if within:
+        parts.append("Within the noise: " + ", ".join(within) + ".")
+    if waiting:
+        parts.append(f"Not measured yet: {', '.join(waiting)}.")
+    return " ".join(parts)
