@@ -241,7 +241,6 @@ def claimed_listing(report: Mapping[int, Sequence[float]], runs: Sequence[int], 
     return ", ".join(f"run {n} {fmt.format(report[n][column])}" for n in runs)
 
 
-
 def control_shifts(main: Sequence[float], controls: Mapping[str, Sequence[float]],
                    noise: Optional[S.Noise]) -> dict:
     """How far each control run moves the main run: ``{control: interval of control − main}``
